@@ -1,0 +1,231 @@
+/* qmail-queue: put one message into the queue.
+ *
+ * Message on descriptor 0, envelope on descriptor 1 (qmail-queue(8)).
+ * The whole message, its envelope and a trailer go into one file, which
+ * becomes visible in todo/ only once it is complete and fsynced: a crash or
+ * kill at any point leaves either nothing or a whole message. The layout is
+ * in INTERNALS.md and qmail-queue-file(5).
+ *
+ * This program is setuid qmailq. It takes no arguments and reads no
+ * environment variable: nothing the caller controls can point it
+ * anywhere but the compiled-in queue. It prints no diagnostics; its exit
+ * code says what went wrong (the table in qmail-queue(8)). */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "buffer.h"
+#include "commit.h"
+#include "date822.h"
+#include "envelope.h"
+#include "fmt.h"
+#include "ids.h"
+#include "open.h"
+#include "pwfile.h"
+#include "qfile.h"
+#include "sig.h"
+#include "stralloc.h"
+#include "strerr.h"
+#include "trigger.h"
+
+/* Exit codes (qmail-queue(8)). 11-40 are permanent, the rest temporary. */
+enum {
+  QQ_ADDRTOOLONG = 11,
+  QQ_NOMEM = 51,
+  QQ_TIMEOUT = 52,
+  QQ_WRITE = 53,
+  QQ_READ = 54,
+  QQ_CONFIG = 55,
+  QQ_HOME = 61,
+  QQ_QUEUEDIR = 62,
+  QQ_PID = 63,
+  QQ_TODO = 66,
+  QQ_BUG = 81,
+  QQ_ENVELOPE = 91
+};
+
+/* The 24-hour suicide timer: a caller that never closes its end must not
+ * pin a half-written message forever. Well below qmail-send's 36 hours
+ * after which it removes leftovers. */
+#define DEATH 86400
+
+static NORETURN void die(int code) { _exit(code); }
+static void sigalrm(int sig) { (void)sig; die(QQ_TIMEOUT); }
+static void sigbug(int sig) { (void)sig; die(QQ_BUG); }
+
+static NORETURN void die_write(void) { die(errno == ENOMEM ? QQ_NOMEM : QQ_WRITE); }
+
+static char outspace[65536];
+static char inspace[65536];
+static buffer out;
+static buffer in;
+
+/* "Received: (qmail PID invoked by alias); 22 Nov 2026 01:53:00 -0000\n"
+ * "by alias", "from network" (the qmaild user), "for bounce" (the qmails
+ * user) or "by uid N", exactly as qmail writes it. */
+static void put_received(unsigned long pid, uid_t uid, time_t when)
+{
+  const char *names[3];
+  unsigned long ids[3];
+  int found[3];
+  char num[FMT_ULONG];
+  char date[DATE822_MAX];
+  const char *how = 0;
+
+  names[0] = auto_users[IDS_ALIAS];
+  names[1] = auto_users[IDS_DAEMON];
+  names[2] = auto_users[IDS_SEND];
+  if (pwfile_lookup(IDS_PASSWD_FILE, 0, names, 3, ids, 0, found) == -1) die(QQ_CONFIG);
+  if (!found[0] || !found[1] || !found[2]) die(QQ_CONFIG);
+  if (uid == ids[0]) how = "by alias";
+  else if (uid == ids[1]) how = "from network";
+  else if (uid == ids[2]) how = "for bounce";
+
+  if (buffer_puts(&out, "Received: (qmail ") == -1) die_write();
+  if (buffer_put(&out, num, fmt_ulong(num, pid)) == -1) die_write();
+  if (buffer_puts(&out, " invoked ") == -1) die_write();
+  if (how) {
+    if (buffer_puts(&out, how) == -1) die_write();
+  } else {
+    if (buffer_puts(&out, "by uid ") == -1) die_write();
+    if (buffer_put(&out, num, fmt_ulong(num, (unsigned long)uid)) == -1) die_write();
+  }
+  if (buffer_puts(&out, "); ") == -1) die_write();
+  if (buffer_put(&out, date, date822_fmt(date, when)) == -1) die_write();
+  if (buffer_puts(&out, "\n") == -1) die_write();
+}
+
+/* The queue file under construction. Preferably an unnamed O_TMPFILE
+ * file, which vanishes by itself if we die; on filesystems without
+ * O_TMPFILE (or without /proc), a named file in pid/, which qmail-send
+ * removes when it finds it stale. */
+static stralloc pidfn = STRALLOC_ZERO;
+static int named;
+
+static int open_queuefile(unsigned long pid, time_t when)
+{
+  unsigned long seq;
+  int fd = commit_tmpfile("pid", 0644);
+
+  if (fd != -1) {
+    if (access("/proc/self/fd", X_OK) == 0) return fd;
+    close(fd);
+  } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    die(errno == ENOMEM ? QQ_NOMEM : QQ_PID);
+  }
+  named = 1;
+  for (seq = 1; seq < 10; ++seq) {
+    pidfn.len = 0;
+    if (!stralloc_cats(&pidfn, "pid/") || !stralloc_catulong(&pidfn, pid) || !stralloc_append(&pidfn, '.')
+        || !stralloc_catulong(&pidfn, (unsigned long)when) || !stralloc_append(&pidfn, '.')
+        || !stralloc_catulong(&pidfn, seq) || !stralloc_0(&pidfn))
+      die(QQ_NOMEM);
+    fd = open_excl(pidfn.s);
+    if (fd != -1) return fd;
+    if (errno != EEXIST) break;
+  }
+  die(QQ_PID);
+}
+
+/* Copies the envelope from descriptor 1, checking it on the way. */
+static uint64_t copy_envelope(uid_t uid, unsigned long pid)
+{
+  struct envelope_scan scan;
+  char num[FMT_ULONG];
+  uint64_t len = 0;
+  size_t n;
+
+  /* qmail's intd records: who queued it, and which process. */
+  n = fmt_ulong(num, (unsigned long)uid);
+  if (buffer_put(&out, "u", 1) == -1 || buffer_put(&out, num, n) == -1 || buffer_put(&out, "", 1) == -1) die_write();
+  len += n + 2;
+  n = fmt_ulong(num, pid);
+  if (buffer_put(&out, "p", 1) == -1 || buffer_put(&out, num, n) == -1 || buffer_put(&out, "", 1) == -1) die_write();
+  len += n + 2;
+
+  envelope_start(&scan, ENVELOPE_MAXADDR);
+  for (;;) {
+    ssize_t r = buffer_feed(&in);
+    size_t used;
+    enum envelope_status st;
+    if (r == -1) die(errno == ETIMEDOUT ? QQ_TIMEOUT : QQ_READ);
+    if (r == 0) die(QQ_READ); /* end of file before the final NUL: abort */
+    st = envelope_feed(&scan, buffer_peek(&in), (size_t)r, &used);
+    if (st == ENVELOPE_BAD) die(QQ_ENVELOPE);
+    if (st == ENVELOPE_TOOLONG) die(QQ_ADDRTOOLONG);
+    if (buffer_put(&out, buffer_peek(&in), used) == -1) die_write();
+    buffer_seek(&in, used);
+    len += used;
+    if (st == ENVELOPE_DONE) return len;
+  }
+}
+
+int main(void)
+{
+  stralloc todofn = STRALLOC_ZERO;
+  char trailer[QFILE_TRAILER];
+  struct stat st;
+  unsigned long pid;
+  uint64_t msglen, envlen;
+  time_t now;
+  uid_t uid;
+  int fd;
+
+  sig_blocknone();
+  umask(033);
+  if (chdir(auto_qmail) == -1) die(QQ_HOME);
+  if (chdir("queue") == -1) die(QQ_QUEUEDIR);
+
+  pid = (unsigned long)getpid();
+  uid = getuid();
+  now = time(0);
+
+  sig_ignore(SIGPIPE);
+  sig_catch(SIGALRM, sigalrm);
+  sig_bugcatch(sigbug);
+  alarm(DEATH);
+
+  fd = open_queuefile(pid, now);
+  if (fstat(fd, &st) == -1) die(QQ_PID);
+
+  buffer_init(&out, fd, outspace, sizeof outspace, 0);
+  buffer_init(&in, 0, inspace, sizeof inspace, 0);
+
+  put_received(pid, uid, now);
+  msglen = out.p;
+  for (;;) {
+    ssize_t r = buffer_feed(&in);
+    if (r == -1) die(QQ_READ);
+    if (r == 0) break;
+    if (buffer_put(&out, buffer_peek(&in), (size_t)r) == -1) die_write();
+    buffer_seek(&in, (size_t)r);
+    msglen += (uint64_t)r;
+  }
+
+  buffer_init(&in, 1, inspace, sizeof inspace, 0);
+  envlen = copy_envelope(uid, pid);
+
+  qfile_trailer_fmt(trailer, msglen, envlen, (uint64_t)now);
+  if (buffer_put(&out, trailer, sizeof trailer) == -1) die_write();
+  if (buffer_flush(&out) == -1) die_write();
+  /* Durable before it is visible: data and inode first, then the name. */
+  if (fsync(fd) == -1) die_write();
+
+  if (!qfile_name(&todofn, "todo", (unsigned long)st.st_ino, auto_split) || !stralloc_0(&todofn)) die(QQ_NOMEM);
+  if (named) {
+    if (link(pidfn.s, todofn.s) == -1) die(QQ_TODO);
+    unlink(pidfn.s); /* a leftover is removed by qmail-send later */
+    if (commit_dirof(todofn.s) == -1) die(QQ_TODO);
+  } else {
+    if (commit_linkfd(fd, todofn.s) == -1) die(QQ_TODO);
+  }
+  /* From here the message is queued; a failed close cannot undo that. */
+  close(fd);
+  trigger_pull();
+  return 0;
+}
