@@ -48,7 +48,7 @@ ld_for = $(if $(filter 0,$(STATIC))$(filter $(1),$(DYNAMIC)),$(filter-out -stati
 # Extra libraries, per program: LIBS_name = ...
 LIBS_checkpassword = -lcrypt
 
-.PHONY: all tests replay fuzz setup check test instance clean
+.PHONY: all tests replay fuzz setup check test instance clean print-programs
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -130,5 +130,8 @@ instance:
 
 clean:
 	rm -rf build tests/build
+
+print-programs:
+	@echo $(PROGRAMS) $(SCRIPTS)
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

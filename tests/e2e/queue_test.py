@@ -1,0 +1,395 @@
+"""qmail-queue, end to end, on the sanitized test instance.
+
+Not tested here: the setuid system install and the Received line's "from
+network" and "for bounce" forms (install_test.py, as root); a real power
+cut (the strace ordering test checks that data, then name, then directory
+reach the disk in that order, which is what survives one).
+"""
+
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import quail  # noqa: E402
+from quail import check, check_eq, ROOT, BIN  # noqa: E402
+
+QQ = os.path.join(BIN, "qmail-queue")
+SPLIT = quail.conf_split()
+ENV = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""), "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+RECEIVED = re.compile(rb"^Received: \(qmail (\d+) invoked by alias\); "
+                      rb"\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d -0000\n")
+
+
+def todo():
+    return quail.queue_files(ROOT, "todo")
+
+
+def leftovers():
+    return quail.queue_files(ROOT, "todo") + quail.queue_files(ROOT, "pid")
+
+
+def run(message, envelope, **kw):
+    return quail.qmail_queue(message, envelope, env=ENV, **kw)
+
+
+def test_normal():
+    quail.clear_queue()
+    msg = b"From: a@example.com\nSubject: hi\n\nhello\n"
+    rc = run(msg, b"Fa@example.com\0Tb@example.com\0Tc@example.net\0\0")
+    check_eq(rc, 0, "a well-formed message is queued (exit 0)")
+    files = todo()
+    if not check_eq(len(files), 1, "exactly one file appears in todo/"):
+        return
+    path = files[0]
+    st = os.stat(path)
+    check_eq(os.path.basename(path), str(st.st_ino), "the file is named by its inode number")
+    check_eq(os.path.basename(os.path.dirname(path)), str(st.st_ino % SPLIT), "it sits in todo/<inode mod conf-split>/")
+    check_eq(oct(st.st_mode & 0o7777), oct(0o644), "it has mode 0644")
+    data = open(path, "rb").read()
+    try:
+        message, records, qtime = quail.parse_queue_file(data)
+    except ValueError as e:
+        check(False, "the file is a complete queue file", str(e))
+        return
+    m = RECEIVED.match(message)
+    check(m is not None, "the message starts with qmail's Received line", repr(message[:100]))
+    if m:
+        check_eq(message[m.end():], msg, "the rest is the message, byte for byte")
+    check_eq([r[:1] for r in records], [b"u", b"p", b"F", b"T", b"T"], "envelope records are u, p, F, T, T")
+    check_eq(records[0], b"u%d" % os.getuid(), "the u record is the caller's uid")
+    if m:
+        check_eq(records[1], b"p" + m.group(1), "the p record is the pid in the Received line")
+    check_eq(records[2:], [b"Fa@example.com", b"Tb@example.com", b"Tc@example.net"], "sender and recipients as given")
+    check(abs(qtime - time.time()) < 300, "the trailer carries the queue time", str(qtime))
+    check_eq(quail.queue_files(ROOT, "pid"), [], "nothing is left in pid/")
+
+
+def test_edge_envelopes():
+    cases = [
+        (b"F\0\0", 0, "an empty sender and no recipients are accepted"),
+        (b"F" + b"s" * 1000 + b"\0T" + b"r" * 1000 + b"\0\0", 0, "addresses of 1000 bytes are accepted"),
+        (b"Fa@b\0Tc@d\0\0trailing junk", 0, "bytes after the final NUL are ignored"),
+    ]
+    for env, want, name in cases:
+        quail.clear_queue()
+        rc = run(b"Subject: x\n\nx\n", env)
+        check_eq(rc, want, name)
+        check_eq(len(todo()), 1, name + ": one file in todo/")
+    quail.clear_queue()
+    rc = run(b"", b"Fa@b\0Tc@d\0\0")
+    check_eq(rc, 0, "an empty message is queued")
+    if len(todo()) == 1:
+        message, _, _ = quail.parse_queue_file(open(todo()[0], "rb").read())
+        check(RECEIVED.match(message) and message.count(b"\n") == 1, "an empty message is just the Received line")
+
+
+def test_bad_envelopes():
+    long = b"x" * 1001
+    cases = [
+        (b"", 54, "an empty envelope (end of file at once)"),
+        (b"Fa@b\0Tc@d\0", 54, "an envelope without the final NUL"),
+        (b"Fa@b\0Tc@", 54, "an envelope cut inside an address"),
+        (b"Fa@b", 54, "an envelope cut inside the sender"),
+        (b"Ta@b\0\0", 91, "an envelope that does not start with F"),
+        (b"Fa@b\0Xc@d\0\0", 91, "a recipient record that is not T"),
+        (b"\0", 91, "a NUL where the F should be"),
+        (b"F" + long + b"\0Tc@d\0\0", 11, "a sender of 1001 bytes (address too long)"),
+        (b"Fa@b\0T" + long + b"\0\0", 11, "a recipient of 1001 bytes (address too long)"),
+        (b"Fa@b\0Tc@d\0T" + b"y" * 100000, 11, "an endless recipient"),
+    ]
+    for env, want, name in cases:
+        quail.clear_queue()
+        rc = run(b"Subject: x\n\nbody\n", env)
+        check_eq(rc, want, name + ": exit %d" % want)
+        check_eq(leftovers(), [], name + ": nothing left in todo/ or pid/")
+
+
+def test_unreadable():
+    quail.clear_queue()
+    d = tempfile.mkdtemp()
+    try:
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        with tempfile.TemporaryFile() as e:
+            e.write(b"Fa\0Tb\0\0")
+            e.seek(0)
+            p = subprocess.run([QQ], stdin=fd, stdout=e, env=ENV)
+        os.close(fd)
+        check_eq(p.returncode, 54, "a message that cannot be read (a directory on fd 0): exit 54")
+        with open(os.devnull, "wb") as wo:
+            p = subprocess.run([QQ], stdin=subprocess.DEVNULL, stdout=wo, env=ENV)
+        check_eq(p.returncode, 54, "an envelope that cannot be read (write-only fd 1): exit 54")
+        check_eq(leftovers(), [], "unreadable input leaves nothing behind")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_environment_ignored():
+    quail.clear_queue()
+    env = dict(ENV, QMAILHOME="/nonexistent", QMAILQUEUE="/bin/false", TMPDIR="/nonexistent")
+    rc = quail.qmail_queue(b"Subject: x\n\nx\n", b"Fa\0Tb\0\0", env=env)
+    check_eq(rc, 0, "QMAILHOME, QMAILQUEUE and TMPDIR in the environment do not move qmail-queue")
+    check_eq(len(todo()), 1, "the message went to the compiled-in queue")
+
+
+def test_trigger():
+    quail.clear_queue()
+    trig = os.path.join(ROOT, "queue", "lock", "trigger")
+    fd = os.open(trig, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        rc = run(b"Subject: x\n\nx\n", b"Fa\0Tb\0\0")
+        check_eq(rc, 0, "queued with a reader on the trigger")
+        try:
+            got = os.read(fd, 10)
+        except BlockingIOError:
+            got = b""
+        check_eq(got, b"\0", "qmail-queue pulled the trigger (one byte)")
+    finally:
+        os.close(fd)
+    quail.clear_queue()
+    rc = run(b"Subject: x\n\nx\n", b"Fa\0Tb\0\0")
+    check_eq(rc, 0, "nobody listening on the trigger does not matter")
+
+
+def test_missing_dirs():
+    q = os.path.join(ROOT, "queue")
+    # a copy of the program outside ROOT, so ROOT itself can be moved away
+    tmp = tempfile.mkdtemp()
+    prog = os.path.join(tmp, "qmail-queue")
+    shutil.copy(QQ, prog)
+    try:
+        cases = [
+            (ROOT, 61, "the qmail home directory is missing"),
+            (q, 62, "the queue directory is missing"),
+            (os.path.join(q, "pid"), 63, "queue/pid is missing"),
+            (os.path.join(q, "todo"), 66, "queue/todo/N is missing"),
+        ]
+        for path, want, name in cases:
+            quail.clear_queue()
+            os.rename(path, path + ".away")
+            if path.endswith("todo"):
+                os.mkdir(path)  # todo/ without its split subdirectories
+            try:
+                rc = quail.qmail_queue(b"Subject: x\n\nx\n", b"Fa\0Tb\0\0", prog=prog, env=ENV)
+            finally:
+                if path.endswith("todo"):
+                    os.rmdir(path)
+                os.rename(path + ".away", path)
+            check_eq(rc, want, name + ": exit %d" % want)
+            check_eq(leftovers(), [], name + ": nothing left behind")
+    finally:
+        shutil.rmtree(tmp)
+
+
+def strace_run(args, message=b"Subject: x\n\nx\n", envelope=b"Fa\0Tb\0\0"):
+    with tempfile.TemporaryFile() as m, tempfile.TemporaryFile() as e:
+        m.write(message)
+        m.seek(0)
+        e.write(envelope)
+        e.seek(0)
+        return subprocess.run(["strace", "-f", "-qq"] + args + [QQ], stdin=m, stdout=e, stderr=subprocess.PIPE, env=ENV)
+
+
+def test_faults():
+    """Disk full and I/O errors, injected with strace at each step."""
+    cases = [
+        ("write:error=ENOSPC:when=1", 53, "write fails with ENOSPC"),
+        ("write:error=EDQUOT:when=1", 53, "write fails with EDQUOT"),
+        ("fsync:error=ENOSPC", 53, "fsync of the message fails with ENOSPC"),
+        ("fsync:error=EIO", 53, "fsync of the message fails with EIO"),
+        ("fsync:error=EIO:when=2", 66, "fsync of the todo directory fails"),
+        ("linkat:error=ENOSPC", 66, "linking into todo fails with ENOSPC"),
+        ("openat:error=ENOSPC:when=3", None, "an open fails with ENOSPC"),
+    ]
+    for inject, want, name in cases:
+        quail.clear_queue()
+        p = strace_run(["-o", os.devnull, "-e", "inject=" + inject])
+        if want is None:
+            check(p.returncode != 0 and leftovers() == [] or p.returncode == 0 and len(todo()) == 1,
+                  name + ": either it fails and leaves nothing, or it succeeds", "exit %d" % p.returncode)
+            continue
+        check_eq(p.returncode, want, name + ": exit %d" % want)
+        if want == 66 and "when=2" in inject:
+            # The link happened; only its durability is in doubt. The caller is
+            # told to retry (a possible duplicate, never a loss).
+            continue
+        check_eq(leftovers(), [], name + ": nothing left in todo/ or pid/")
+
+
+def test_syscall_order():
+    """Data and inode reach the disk before the name; the name's directory
+    is synced after it. This is the order a crash needs."""
+    quail.clear_queue()
+    log = tempfile.NamedTemporaryFile(delete=False)
+    log.close()
+    try:
+        p = strace_run(["-o", log.name, "-e", "trace=openat,fsync,fdatasync,linkat,link,rename,renameat,renameat2,unlink"])
+        check_eq(p.returncode, 0, "qmail-queue under strace succeeds")
+        lines = open(log.name).read().splitlines()
+    finally:
+        os.unlink(log.name)
+    calls = [re.sub(r"^\d+ +", "", l) for l in lines]
+    tmp = [i for i, c in enumerate(calls) if "O_TMPFILE" in c and re.search(r"= \d+$", c)]
+    if not check_eq(len(tmp), 1, "one O_TMPFILE file is created"):
+        return
+    fd = calls[tmp[0]].rsplit("= ", 1)[1]
+    fsync_file = [i for i, c in enumerate(calls) if c.startswith("fsync(%s)" % fd)]
+    link = [i for i, c in enumerate(calls) if c.startswith("linkat(") and '"todo/' in c]
+    dirs = [i for i, c in enumerate(calls) if re.match(r'openat\(AT_FDCWD, "todo/\d+", O_RDONLY\|O_DIRECTORY', c)]
+    check_eq(len(link), 1, "one link into todo/")
+    check(fsync_file and link and fsync_file[0] < link[0], "the file is fsynced before it is linked into todo/")
+    if dirs and link:
+        dfd = calls[dirs[0]].rsplit("= ", 1)[1]
+        dsync = [i for i, c in enumerate(calls) if c.startswith("fsync(%s)" % dfd) and i > dirs[0]]
+        check(dirs[0] > link[0] and dsync, "the todo/N directory is fsynced after the link")
+    else:
+        check(False, "the todo/N directory is fsynced after the link", "no open of todo/N seen")
+    creations = [c for c in calls if c.startswith("openat(") and ("O_CREAT" in c or "O_TMPFILE" in c)]
+    check_eq(len(creations), 1, "one file creation per message")
+    check_eq([c for c in calls if c.startswith(("rename", "unlink"))], [], "no rename or unlink on the way")
+
+
+def test_alarm():
+    quail.clear_queue()
+    log = tempfile.NamedTemporaryFile(delete=False)
+    log.close()
+    p = strace_run(["-o", log.name, "-e", "trace=alarm"])
+    trace = open(log.name).read()
+    os.unlink(log.name)
+    check("alarm(86400)" in trace, "qmail-queue sets its 24-hour suicide timer", trace.strip())
+    quail.clear_queue()
+    # The timer firing, without waiting a day: the signal it would raise.
+    p = subprocess.Popen([QQ], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=ENV)
+    p.stdin.write(b"Subject: slow\n\npart of a message")
+    p.stdin.flush()
+    time.sleep(0.5)
+    p.send_signal(signal.SIGALRM)
+    try:
+        rc = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = None
+    p.stdin.close()
+    check_eq(rc, 52, "when the timer fires it exits 52 (timeout)")
+    check_eq(leftovers(), [], "the timeout leaves nothing behind")
+
+
+def test_tmpfs_full():
+    if not quail.is_root():
+        quail.skip("a real full disk", "needs root to mount a tmpfs")
+        return
+    q = os.path.join(ROOT, "queue")
+    saved = q + ".saved"
+    os.rename(q, saved)
+    os.mkdir(q)
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", q], check=True)
+        try:
+            os.mkdir(os.path.join(q, "pid"), 0o700)
+            os.mkdir(os.path.join(q, "lock"))
+            os.mkdir(os.path.join(q, "todo"))
+            for i in range(SPLIT):
+                os.mkdir(os.path.join(q, "todo", str(i)))
+            rc = run(b"Subject: big\n\n" + b"x" * 1000000 + b"\n", b"Fa\0Tb\0\0")
+            check_eq(rc, 53, "a message larger than the free space: exit 53")
+            check_eq(quail.queue_files(ROOT, "todo"), [], "the full disk leaves nothing in todo/")
+            rc = run(b"Subject: small\n\nx\n", b"Fa\0Tb\0\0")
+            check_eq(rc, 0, "after the failure a small message still fits")
+        finally:
+            subprocess.run(["umount", q], check=True)
+    finally:
+        os.rmdir(q)
+        os.rename(saved, q)
+
+
+def test_durability(n=200):
+    """Kill qmail-queue with SIGKILL at random moments: every message whose
+    qmail-queue exited 0 is in todo/ whole, and nothing partial ever is."""
+    quail.clear_queue()
+    rnd = random.Random(1234)
+    sent = {}
+
+    def one(i, delay):
+        body = (b"X-Test-Id: %d\nSubject: durability\n\n" % i) + os.urandom(rnd.randint(0, 60000)).hex().encode() + b"\n"
+        env = b"Fa%d@example.com\0Tb@example.com\0Tc@example.com\0\0" % i
+        # qmail-queue reads its fd 1: give it the read end of a pipe
+        er, ew = os.pipe()
+        p = subprocess.Popen([QQ], stdin=subprocess.PIPE, stdout=er, env=ENV)
+        os.close(er)
+        timer = threading.Timer(delay, lambda: p.send_signal(signal.SIGKILL))
+        timer.start()
+        try:
+            # written in pieces, so that kills land inside the copy too
+            for k in range(0, len(body), 8192):
+                p.stdin.write(body[k:k + 8192])
+                p.stdin.flush()
+            p.stdin.close()
+            os.write(ew, env)
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+        os.close(ew)
+        rc = p.wait()
+        timer.cancel()
+        sent[i] = (body, rc)
+
+    # How long a whole run takes here, so that kills spread over all of it.
+    t = []
+    for i in range(5):
+        t0 = time.time()
+        one(-1 - i, 60)
+        t.append(time.time() - t0)
+    full = sorted(t)[2]
+    quail.clear_queue()
+    sent.clear()
+    for i in range(n):
+        one(i, rnd.uniform(0, full * 1.2))
+
+    ok = [i for i, (_, rc) in sent.items() if rc == 0]
+    killed = [i for i, (_, rc) in sent.items() if rc == -signal.SIGKILL]
+    check(len(ok) >= n // 10 and len(killed) >= n // 10,
+          "kills land at random points (%d of %d finished, %d killed)" % (len(ok), n, len(killed)))
+    found = {}
+    bad = []
+    for path in todo():
+        try:
+            message, records, _ = quail.parse_queue_file(open(path, "rb").read())
+        except ValueError as e:
+            bad.append("%s: %s" % (path, e))
+            continue
+        m = re.search(rb"\nX-Test-Id: (\d+)\n", message)
+        if not m:
+            bad.append(path + ": no test id")
+            continue
+        i = int(m.group(1))
+        body = sent[i][0]
+        rest = message[RECEIVED.match(message).end():] if RECEIVED.match(message) else None
+        if rest != body or records[2] != b"Fa%d@example.com" % i or len(records) != 5:
+            bad.append("%s: message %d differs from what was sent" % (path, i))
+        found[i] = path
+    check_eq(bad, [], "every file in todo/ is a complete, intact message")
+    missing = [i for i in ok if i not in found]
+    check_eq(missing, [], "every message whose qmail-queue exited 0 is in todo/")
+    check_eq(quail.queue_files(ROOT, "pid"), [], "killed runs leave nothing in pid/")
+    quail.clear_queue()
+
+
+test_normal()
+test_edge_envelopes()
+test_bad_envelopes()
+test_unreadable()
+test_environment_ignored()
+test_trigger()
+test_missing_dirs()
+test_faults()
+test_syscall_order()
+test_alarm()
+test_tmpfs_full()
+test_durability()
+quail.done()
