@@ -1,6 +1,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "buffer.h"
@@ -34,8 +35,12 @@ static int control_getline(buffer *b, stralloc *sa)
   sa->len = 0;
   r = buffer_getline(b, sa, '\n', CONTROL_MAXLINE);
   if (r == -2) { errno = E2BIG; return -1; }
-  if (r == 0 && sa->len) return 1; /* last line without a newline */
-  return r;
+  if (r == 0 && !sa->len) return 0;
+  if (r < 0) return r;
+  /* A NUL would cut the line short where it is used as a C string, or split
+   * a list item in two, and so slip past the '#' and trailing blank rules. */
+  if (memchr(sa->s, 0, sa->len)) { errno = EINVAL; return -1; }
+  return 1; /* a line, or the last line without a newline */
 }
 
 int control_readline_fd(stralloc *sa, int fd)
@@ -75,6 +80,7 @@ int control_rldef(stralloc *sa, const char *fn, int flagme, const char *def)
   if (r == -1) return -1;
   if (flagme && control_haveme) return stralloc_copy(sa, &control_me) ? 0 : -1;
   if (def) return stralloc_copys(sa, def) && stralloc_0(sa) ? 0 : -1;
+  sa->len = 0;
   return 0;
 }
 

@@ -13,7 +13,8 @@
  *       failure, never a silent default.
  *
  * Trailing blanks (space, tab, CR) are ignored everywhere, as qmail does.
- * Lines are bounded (CONTROL_MAXLINE); a longer line is an error (E2BIG). */
+ * Lines are bounded (CONTROL_MAXLINE); a longer line is an error (E2BIG),
+ * and so is a line holding a NUL byte (EINVAL). */
 
 #define CONTROL_MAXLINE 4096
 
@@ -27,7 +28,8 @@ int control_readline(stralloc *sa, const char *fn);
 
 /* control_readline, or when fn is absent: control/me if flagme (and me
  * exists), else def (if def is not null). Returns 1 when the file was read,
- * 0 when a default was used, -1 on error. sa is NUL-terminated. */
+ * 0 when a default was used (or none was available: then sa is empty and
+ * not terminated), -1 on error. Otherwise sa is NUL-terminated. */
 int control_rldef(stralloc *sa, const char *fn, int flagme, const char *def);
 
 /* The first line as a decimal number; garbage is an error (EINVAL), not a

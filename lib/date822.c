@@ -11,7 +11,9 @@ size_t date822_fmt(char *s, time_t t)
   struct tm tm;
   size_t n = 0;
 
-  if (!gmtime_r(&t, &tm)) { t = 0; gmtime_r(&t, &tm); }
+  /* A year before 0 would print as a 20-digit unsigned number and overrun
+   * DATE822_MAX; such a time is as meaningless as one gmtime refuses. */
+  if (!gmtime_r(&t, &tm) || tm.tm_year < -1900) { t = 0; gmtime_r(&t, &tm); }
   n += fmt_ulong(s + n, (unsigned long)tm.tm_mday);
   s[n++] = ' ';
   n += fmt_str(s + n, date822_months[tm.tm_mon]);

@@ -111,8 +111,10 @@ int envbuild_unset(envbuild *e, const char *name)
 
 const char *envbuild_get(const envbuild *e, const char *name)
 {
-  size_t nlen = strlen(name);
-  size_t i = envbuild_find(e, name, nlen);
+  size_t nlen, i;
+  if (!*name || strchr(name, '=')) return 0; /* "A=B" must not find "A=B=c" */
+  nlen = strlen(name);
+  i = envbuild_find(e, name, nlen);
   return i < e->n ? e->v[i] + nlen + 1 : 0;
 }
 

@@ -12,7 +12,8 @@ int netstring_parse(const char *s, size_t len, size_t max,
   while (i < len && s[i] >= '0' && s[i] <= '9') {
     unsigned d = (unsigned)(s[i] - '0');
     if (i == 1 && s[0] == '0') return -1; /* leading zero */
-    if (n > (max - d) / 10) return -1;
+    /* d > max first: max - d would wrap and let any length through. */
+    if (d > max || n > (max - d) / 10) return -1;
     n = n * 10 + d;
     ++i;
   }
@@ -39,7 +40,7 @@ int netstring_getlen(buffer *b, size_t max, size_t *len)
     if (c == ':') break;
     if (c < '0' || c > '9') return -2;
     if (digits == 1 && n == 0) return -2; /* leading zero */
-    if (n > (max - (size_t)(c - '0')) / 10) return -2;
+    if ((size_t)(c - '0') > max || n > (max - (size_t)(c - '0')) / 10) return -2;
     n = n * 10 + (size_t)(c - '0');
     ++digits;
   }

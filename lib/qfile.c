@@ -74,15 +74,25 @@ int qfile_read(int fd, uint64_t filesize, uint64_t *msglen, uint64_t *qtime, str
   r = qfile_pread(fd, t, sizeof t, filesize - QFILE_TRAILER);
   if (r <= 0) return r;
   if (!qfile_trailer_parse(t, msglen, &envlen, qtime)) return 0;
-  if (*msglen > filesize || envlen != filesize - QFILE_TRAILER - *msglen) return 0;
+  /* msglen may not reach into the trailer: filesize - QFILE_TRAILER -
+   * msglen would wrap, and a huge envlen would then match it. */
+  if (*msglen > filesize - QFILE_TRAILER || envlen != filesize - QFILE_TRAILER - *msglen) return 0;
   if (envlen > (uint64_t)SIZE_MAX) return 0;
   if (!stralloc_ready(env, (size_t)envlen)) return -1;
   r = qfile_pread(fd, env->s, (size_t)envlen, *msglen);
   if (r <= 0) return r;
   env->len = (size_t)envlen;
-  /* The envelope must end exactly at its terminating empty record. */
-  while ((r = envelope_next(env->s, env->len, &pos, &type, &addr, &alen)) == 1) continue;
-  return r == 0 && pos == env->len;
+  /* The records must be u, p, F, then T only, and the envelope must end
+   * exactly at its terminating empty record. */
+  {
+    static const char order[] = "upF";
+    unsigned k = 0;
+    while ((r = envelope_next(env->s, env->len, &pos, &type, &addr, &alen)) == 1) {
+      if (type != (k < 3 ? order[k] : 'T')) return 0;
+      ++k;
+    }
+    return r == 0 && k >= 3 && pos == env->len;
+  }
 }
 
 int qfile_name(stralloc *sa, const char *dir, unsigned long id, unsigned long split)

@@ -26,7 +26,8 @@ int qfile_trailer_parse(const char *buf, uint64_t *msglen, uint64_t *envlen, uin
 
 /* Reads and checks the trailer of the queue file open on fd, whose size
  * is filesize, then reads the envelope into env (replacing it).
- * 1 ok, 0 not a valid queue file (sizes disagree, bad trailer or envelope),
+ * 1 ok, 0 not a valid queue file (sizes disagree, bad trailer, or an
+ * envelope that is not u, p, F, T... ending exactly at its extra NUL),
  * -1 read error. */
 int qfile_read(int fd, uint64_t filesize, uint64_t *msglen, uint64_t *qtime, stralloc *env);
 

@@ -12,7 +12,8 @@ static size_t scan_base(const char *s, size_t n, unsigned base, unsigned long ma
   for (i = 0; i < n; ++i) {
     unsigned d = (unsigned char)s[i] - '0';
     if (d >= base) break;
-    if (r > (max - d) / base) return 0;
+    /* d > max first: max - d would wrap and let a single digit through. */
+    if (d > max || r > (max - d) / base) return 0;
     r = r * base + d;
   }
   if (!i) return 0;

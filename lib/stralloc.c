@@ -55,7 +55,15 @@ int stralloc_copy(stralloc *sa, const stralloc *from)
 
 int stralloc_catb(stralloc *sa, const char *s, size_t n)
 {
-  if (!stralloc_readyplus(sa, n)) return 0;
+  /* s may point into sa itself (stralloc_cat(sa, sa)): growing may move
+   * it, so remember where it was. */
+  uintptr_t p = (uintptr_t)s, base = (uintptr_t)sa->s;
+  if (sa->s && p >= base && p < base + sa->a) {
+    size_t off = (size_t)(p - base);
+    if (!stralloc_readyplus(sa, n)) return 0;
+    s = sa->s + off;
+  } else if (!stralloc_readyplus(sa, n))
+    return 0;
   if (n) memmove(sa->s + sa->len, s, n);
   sa->len += n;
   return 1;
