@@ -15,7 +15,15 @@
 
 static unsigned check_passed, check_failed;
 
-static void check_escape(FILE *f, const char *s, size_t len)
+#if defined(__GNUC__)
+#define CHECK_UNUSED __attribute__((unused))
+#define CHECK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CHECK_UNUSED
+#define CHECK_PRINTF(a, b)
+#endif
+
+static CHECK_UNUSED void check_escape(FILE *f, const char *s, size_t len)
 {
   size_t i;
   if (!s) { fputs("(null)", f); return; }
@@ -33,14 +41,12 @@ static void check_escape(FILE *f, const char *s, size_t len)
 }
 
 /* The name is printf-style, so table tests can say which row failed. */
-static void check_vname(const char *fmt, va_list ap) { vprintf(fmt, ap); }
-
-static int check_ok(int ok, const char *fmt, ...)
+static CHECK_PRINTF(2, 3) int check_ok(int ok, const char *fmt, ...)
 {
   va_list ap;
   fputs(ok ? "ok - " : "not ok - ", stdout);
   va_start(ap, fmt);
-  check_vname(fmt, ap);
+  vprintf(fmt, ap);
   va_end(ap);
   if (ok) { ++check_passed; fputc('\n', stdout); }
   else ++check_failed; /* the caller finishes the line */
@@ -74,7 +80,7 @@ static int check_ok(int ok, const char *fmt, ...)
   check_bytes(check_gs_, check_gs_ ? strlen(check_gs_) : 0, check_ws_, check_ws_ ? strlen(check_ws_) : 0, __VA_ARGS__); \
 } while (0)
 
-static int check_end(void)
+static CHECK_UNUSED int check_end(void)
 {
   printf("# %u passed, %u failed\n", check_passed, check_failed);
   fflush(stdout);

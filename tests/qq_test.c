@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auto.h"
 #include "check.h"
 #include "qq.h"
 
@@ -20,7 +21,7 @@ static size_t slurp(const char *name, char *buf, size_t max)
   size_t n;
   snprintf(path, sizeof path, "%s/%s", dir, name);
   f = fopen(path, "rb");
-  if (!f) return (size_t)-1;
+  if (!f) return 0;
   n = fread(buf, 1, max, f);
   fclose(f);
   return n;
@@ -130,7 +131,7 @@ static void test_transport(void)
   }
   check(talk(&qq, 1)[0] == 'Z', "after qq_fail the result is a temporary error");
   n = slurp("envelope", buf, sizeof buf);
-  check(n == (size_t)-1 || n == 0, "after qq_fail no envelope byte is sent (got %ld bytes)", (long)n);
+  check(n == 0, "after qq_fail no envelope byte is sent (got %ld bytes)", (long)n);
 
   setenv("FAKEQ_SIGNAL", "9", 1);
   check_str(talk(&qq, 0), "Zqq crashed (#4.3.0)", "a queue program killed by a signal is a temporary error");
@@ -156,6 +157,11 @@ int main(int argc, char **argv)
   char *slash;
   (void)argc;
   signal(SIGPIPE, SIG_IGN);
+  /* The queue program runs in QMAILHOME; TEST's instance has one. */
+  if (access(auto_qmail, X_OK) == -1) {
+    printf("# skip: %s (QMAILHOME of this build) does not exist\n", auto_qmail);
+    return 0;
+  }
   if (!realpath(argv[0], fake)) { perror("realpath"); return 1; }
   slash = strrchr(fake, '/');
   snprintf(slash, sizeof fake - (size_t)(slash - fake), "/bin/fake-queue");
