@@ -102,7 +102,7 @@ $(O)/replay/%: $(O)/obj/fuzz/%.o $(O)/obj/fuzz/replay.o $(O)/libq.a
 FUZZ_CC = clang -std=c99 -g -O1 -D_DEFAULT_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
 fuzz: $(FUZZ)
 
-$(O)/fuzz/%: fuzz/%.c $(LIBSRC) $(O)/auto.c
+$(O)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIBSRC) $(wildcard lib/*.h) $(O)/auto.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -o $@ $< $(LIBSRC) $(O)/auto.c
 
