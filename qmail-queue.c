@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -102,22 +103,15 @@ static void put_received(unsigned long pid, uid_t uid, time_t when)
 
 /* The queue file under construction. Preferably an unnamed O_TMPFILE
  * file, which vanishes by itself if we die; on filesystems without
- * O_TMPFILE (or without /proc), a named file in pid/, which qmail-send
- * removes when it finds it stale. */
+ * O_TMPFILE, a named file in pid/, which qmail-send removes when it finds
+ * it stale. */
 static stralloc pidfn = STRALLOC_ZERO;
 static int named;
 
-static int open_queuefile(unsigned long pid, time_t when)
+static int open_named(unsigned long pid, time_t when)
 {
   unsigned long seq;
-  int fd = commit_tmpfile("pid", 0644);
-
-  if (fd != -1) {
-    if (access("/proc/self/fd", X_OK) == 0) return fd;
-    close(fd);
-  } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
-    die(errno == ENOMEM ? QQ_NOMEM : QQ_PID);
-  }
+  int fd;
   named = 1;
   for (seq = 1; seq < 10; ++seq) {
     pidfn.len = 0;
@@ -130,6 +124,32 @@ static int open_queuefile(unsigned long pid, time_t when)
     if (errno != EEXIST) break;
   }
   die(QQ_PID);
+}
+
+static int open_queuefile(unsigned long pid, time_t when)
+{
+  int fd = commit_tmpfile("pid", 0644);
+  if (fd != -1) return fd;
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) die(errno == ENOMEM ? QQ_NOMEM : QQ_PID);
+  return open_named(pid, when);
+}
+
+/* The unnamed file could not be given a name (an old kernel without /proc
+ * mounted): copy it into a named file in pid/ and commit that instead. */
+static int copy_to_named(int tmp, uint64_t size, unsigned long pid, time_t when)
+{
+  char buf[65536];
+  uint64_t off = 0;
+  int fd = open_named(pid, when);
+  while (off < size) {
+    ssize_t r = pread(tmp, buf, sizeof buf, (off_t)off);
+    if (r <= 0) die(QQ_READ);
+    if (commit_writeall(fd, buf, (size_t)r) == -1) die_write();
+    off += (uint64_t)r;
+  }
+  if (fsync(fd) == -1) die_write();
+  close(tmp);
+  return fd;
 }
 
 /* Copies the envelope from descriptor 1, checking it on the way. */
@@ -217,12 +237,26 @@ int main(void)
   if (fsync(fd) == -1) die_write();
 
   if (!qfile_name(&todofn, "todo", (unsigned long)st.st_ino, auto_split) || !stralloc_0(&todofn)) die(QQ_NOMEM);
+  if (!named && commit_linkfd(fd, todofn.s) == -1) {
+    struct stat dst;
+    size_t dirlen = (size_t)(strrchr(todofn.s, '/') - todofn.s);
+    int missing;
+    if (errno != ENOENT) die(QQ_TODO);
+    /* ENOENT: is todo/N missing, or could the file not be named at all? */
+    todofn.s[dirlen] = 0;
+    missing = stat(todofn.s, &dst) == -1;
+    todofn.s[dirlen] = '/';
+    if (missing) die(QQ_TODO);
+    fd = copy_to_named(fd, msglen + envlen + QFILE_TRAILER, pid, now);
+    /* The message number is the new file's inode, as everywhere else. */
+    if (fstat(fd, &st) == -1) die(QQ_PID);
+    todofn.len = 0;
+    if (!qfile_name(&todofn, "todo", (unsigned long)st.st_ino, auto_split) || !stralloc_0(&todofn)) die(QQ_NOMEM);
+  }
   if (named) {
     if (link(pidfn.s, todofn.s) == -1) die(QQ_TODO);
     unlink(pidfn.s); /* a leftover is removed by qmail-send later */
     if (commit_dirof(todofn.s) == -1) die(QQ_TODO);
-  } else {
-    if (commit_linkfd(fd, todofn.s) == -1) die(QQ_TODO);
   }
   /* From here the message is queued; a failed close cannot undo that. */
   close(fd);

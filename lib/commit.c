@@ -82,16 +82,25 @@ int commit_link(const char *tmp, const char *fn)
 int commit_tmpfile(const char *dir, int mode)
 {
   int fd;
-  do fd = open(dir, O_TMPFILE | O_WRONLY, mode); while (fd == -1 && errno == EINTR);
+  /* O_RDWR, so that a caller can still copy the data out if naming the
+   * file turns out to be impossible (commit_linkfd). */
+  do fd = open(dir, O_TMPFILE | O_RDWR, mode); while (fd == -1 && errno == EINTR);
   return fd;
 }
 
 int commit_linkfd(int fd, const char *fn)
 {
-  char proc[32 + FMT_ULONG];
-  size_t n = fmt_str(proc, "/proc/self/fd/");
-  proc[n + fmt_ulong(proc + n, (unsigned long)fd)] = 0;
-  if (linkat(AT_FDCWD, proc, AT_FDCWD, fn, AT_SYMLINK_FOLLOW) == -1) return -1;
+  /* Linux 6.10 and later let a process name an O_TMPFILE file it opened
+   * itself; older kernels want CAP_DAC_READ_SEARCH and answer ENOENT. Then
+   * /proc/self/fd, which needs no privilege, only /proc. */
+  if (linkat(fd, "", AT_FDCWD, fn, AT_EMPTY_PATH) == -1) {
+    char proc[32 + FMT_ULONG];
+    size_t n;
+    if (errno != ENOENT && errno != EPERM) return -1;
+    n = fmt_str(proc, "/proc/self/fd/");
+    proc[n + fmt_ulong(proc + n, (unsigned long)fd)] = 0;
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, fn, AT_SYMLINK_FOLLOW) == -1) return -1;
+  }
   return commit_dirof(fn);
 }
 

@@ -22,14 +22,16 @@ int commit_dirof(const char *path);
 int commit_rename(const char *tmp, const char *fn);
 int commit_link(const char *tmp, const char *fn);
 
-/* An unnamed file in dir (O_TMPFILE): nothing is left behind if the
+/* An unnamed file in dir (O_TMPFILE, opened O_RDWR): nothing is left behind if the
  * process dies before commit_linkfd() names it. -1 with errno EOPNOTSUPP
  * (or EISDIR/EINVAL from old kernels) when the filesystem cannot do it;
  * the caller then falls back to a named temporary file. */
 int commit_tmpfile(const char *dir, int mode);
 /* Gives the O_TMPFILE fd the name fn (the file must already be fsynced),
- * then fsyncs fn's directory. Goes through /proc/self/fd, which needs no
- * privilege (linkat with AT_EMPTY_PATH would). */
+ * then fsyncs fn's directory. linkat(AT_EMPTY_PATH) where the kernel
+ * allows it unprivileged (Linux 6.10+), else /proc/self/fd. ENOENT when
+ * fn's directory is missing, or when neither way works (no /proc on an old
+ * kernel): the file is O_RDWR, so the caller can copy it out instead. */
 int commit_linkfd(int fd, const char *fn);
 
 /* Writes len bytes as the whole new content of fn, durably and

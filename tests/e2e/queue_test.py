@@ -223,6 +223,36 @@ def test_faults():
         check_eq(leftovers(), [], name + ": nothing left in todo/ or pid/")
 
 
+def test_fallbacks():
+    """The three ways a file gets its name: O_TMPFILE with linkat
+    AT_EMPTY_PATH (Linux 6.10+), through /proc/self/fd (older kernels), and
+    a named file in pid/ when the filesystem has no O_TMPFILE or the unnamed
+    file cannot be named (no /proc on an old kernel)."""
+    cases = [
+        ("linkat:error=ENOENT:when=1", "AT_EMPTY_PATH refused (an old kernel): through /proc/self/fd"),
+        ("linkat:error=ENOENT:when=1..2", "neither AT_EMPTY_PATH nor /proc: copied into a named file"),
+        ("openat:error=EOPNOTSUPP:when=1", "no O_TMPFILE on this filesystem: a named file in pid/"),
+    ]
+    for inject, name in cases:
+        quail.clear_queue()
+        msg = b"Subject: fallback\n\n" + b"y" * 100000 + b"\n"
+        p = strace_run(["-o", os.devnull, "-e", "inject=" + inject], message=msg)
+        check_eq(p.returncode, 0, name + ": exit 0")
+        files = todo()
+        if check_eq(len(files), 1, name + ": one file in todo/"):
+            st = os.stat(files[0])
+            data = open(files[0], "rb").read()
+            try:
+                message, records, _ = quail.parse_queue_file(data)
+                ok = message.endswith(msg) and records[2:] == [b"Fa", b"Tb"]
+            except ValueError:
+                ok = False
+            check(ok, name + ": the file is complete")
+            check_eq(os.path.basename(files[0]), str(st.st_ino), name + ": named by its own inode")
+            check_eq(st.st_nlink, 1, name + ": with one link only")
+        check_eq(quail.queue_files(ROOT, "pid"), [], name + ": nothing left in pid/")
+
+
 def test_syscall_order():
     """Data and inode reach the disk before the name; the name's directory
     is synced after it. This is the order a crash needs."""
@@ -388,6 +418,7 @@ test_environment_ignored()
 test_trigger()
 test_missing_dirs()
 test_faults()
+test_fallbacks()
 test_syscall_order()
 test_alarm()
 test_tmpfs_full()
