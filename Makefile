@@ -93,18 +93,18 @@ $(O)/tests/%: $(O)/obj/tests/%.o $(O)/libq.a
 
 replay: $(REPLAY)
 
-$(O)/replay/%: $(O)/obj/fuzz/%.o $(O)/obj/fuzz/replay.o $(O)/libq.a
+$(O)/replay/%: $(O)/obj/fuzz/%.o $(O)/obj/fuzz/replay.o $(O)/obj/fuzz/memfd.o $(O)/libq.a
 	@mkdir -p $(@D)
 	@echo "  ld    $@"
-	$(Q)$(call ld_for,none) -o $@ $< $(O)/obj/fuzz/replay.o $(O)/libq.a
+	$(Q)$(call ld_for,none) -o $@ $< $(O)/obj/fuzz/replay.o $(O)/obj/fuzz/memfd.o $(O)/libq.a
 
 # libFuzzer builds need clang; they go in their own directory.
 FUZZ_CC = clang -std=c99 -g -O1 -D_DEFAULT_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
 fuzz: $(FUZZ)
 
-$(O)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIBSRC) $(wildcard lib/*.h) $(O)/auto.c
+$(O)/fuzz/%: fuzz/%.c fuzz/fuzz.h fuzz/memfd.c $(LIBSRC) $(wildcard lib/*.h) $(O)/auto.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -o $@ $< $(LIBSRC) $(O)/auto.c
+	$(FUZZ_CC) -o $@ $< fuzz/memfd.c $(LIBSRC) $(O)/auto.c
 
 # ---- install ----
 

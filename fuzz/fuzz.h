@@ -9,4 +9,8 @@
  * returns 0; a failed check calls abort(). */
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
+/* A memory file (memfd) holding data[0..size), positioned at its start, for
+ * the readers that take a descriptor. Aborts if it cannot make one. */
+int fuzz_memfd(const unsigned char *data, size_t size);
+
 #endif

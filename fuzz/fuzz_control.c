@@ -3,10 +3,8 @@
  * item is NUL-terminated, holds no newline, does not start with '#' and has
  * no trailing blank; the same holds for the line as a C string, which is
  * how control_rldef's callers see it. */
-#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -25,27 +23,13 @@ static void check_item(const char *s, size_t len)
   if (len && blank(s[len - 1])) abort();
 }
 
-static int memfd_with(const unsigned char *data, size_t size)
-{
-  size_t off = 0;
-  int fd = memfd_create("fuzz_control", MFD_CLOEXEC);
-  if (fd == -1) abort();
-  while (off < size) {
-    ssize_t w = write(fd, data + off, size - off);
-    if (w <= 0) abort();
-    off += (size_t)w;
-  }
-  return fd;
-}
-
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
   stralloc sa = STRALLOC_ZERO;
-  int fd = memfd_with(data, size);
+  int fd = fuzz_memfd(data, size);
   size_t i, len;
   int r;
 
-  if (lseek(fd, 0, SEEK_SET) == -1) abort();
   r = control_readfile_fd(&sa, fd);
   if (r == 1) {
     if (sa.len && sa.s[sa.len - 1]) abort(); /* the last item is NUL-terminated */

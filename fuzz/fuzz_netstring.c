@@ -3,31 +3,15 @@
  * parsed netstring lies inside the input, is at most max bytes long, and
  * netstring_cat of its data gives back exactly the bytes consumed; both
  * readers agree on every netstring of a stream. */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "buffer.h"
 #include "fuzz.h"
 #include "netstring.h"
 #include "stralloc.h"
-
-static int memfd_with(const unsigned char *data, size_t size)
-{
-  size_t off = 0;
-  int fd = memfd_create("fuzz_netstring", MFD_CLOEXEC);
-  if (fd == -1) abort();
-  while (off < size) {
-    ssize_t w = write(fd, data + off, size - off);
-    if (w <= 0) abort();
-    off += (size_t)w;
-  }
-  if (lseek(fd, 0, SEEK_SET) == -1) abort();
-  return fd;
-}
 
 /* netstring_parse at s[0..len) with its checks; returns its answer. */
 static int parse(stralloc *sa, const char *s, size_t len, size_t max, const char **d, size_t *dlen,
@@ -76,7 +60,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     char space[16]; /* small, so that reads straddle refills */
     buffer b;
     size_t pos = 0;
-    int fd = memfd_with(data, size);
+    int fd = fuzz_memfd(data, size);
 
     buffer_init(&b, fd, space, sizeof space, 0);
     for (;;) {

@@ -4,11 +4,9 @@
  * well-formed trailer whose sizes are then skewed by amounts the input
  * chooses. The file is in memory, so qfile_read never has a read error to
  * report: it answers 1 or 0. */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "envelope.h"
@@ -16,26 +14,13 @@
 #include "qfile.h"
 #include "stralloc.h"
 
-static int memfd_with(const char *s, size_t size)
-{
-  size_t off = 0;
-  int fd = memfd_create("fuzz_qfile", MFD_CLOEXEC);
-  if (fd == -1) abort();
-  while (off < size) {
-    ssize_t w = write(fd, s + off, size - off);
-    if (w <= 0) abort();
-    off += (size_t)w;
-  }
-  return fd;
-}
-
 /* qfile_read on file[0..size); for an accepted file, checks the sizes and
  * that env holds the envelope from the file. Returns qfile_read's answer. */
 static int readq(const char *file, size_t size)
 {
   stralloc env = STRALLOC_ZERO;
   uint64_t msglen, qtime;
-  int fd = memfd_with(file, size);
+  int fd = fuzz_memfd((const unsigned char *)file, size);
   int r = qfile_read(fd, size, &msglen, &qtime, &env);
 
   if (r == 1) {
@@ -92,11 +77,16 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (!stralloc_copyb(&file, (const char *)body, blen) || !stralloc_catb(&file, t, sizeof t)) abort();
     r = readq(file.s, file.len);
     if (!dm && !de) {
-      /* Sizes right: the answer is whether the envelope is whole. */
+      /* Sizes right: the answer is whether the envelope is whole: records
+       * u, p, F, then T only, ending exactly at the extra NUL. */
       const char *env = (const char *)body + msglen;
       size_t envlen = blen - msglen;
-      while ((valid = envelope_next(env, envlen, &pos, &type, &addr, &alen)) == 1) continue;
-      valid = valid == 0 && pos == envlen;
+      unsigned k = 0, inorder = 1;
+      while ((valid = envelope_next(env, envlen, &pos, &type, &addr, &alen)) == 1) {
+        if (type != (k < 3 ? "upF"[k] : 'T')) inorder = 0;
+        ++k;
+      }
+      valid = valid == 0 && pos == envlen && inorder && k >= 3;
       if (r != valid) abort();
     }
     stralloc_free(&file);

@@ -111,6 +111,40 @@ def qmail_queue(message, envelope, prog=None, env=None, timeout=30, **kw):
         return p.returncode
 
 
+def cdb_hash(key):
+    h = 5381
+    for c in key:
+        h = ((h << 5) + h) & 0xFFFFFFFF
+        h ^= c
+    return h
+
+
+def cdb_make(records):
+    """djb's cdbmake, independently of Quail's: the 2048-byte header, the
+    records in order, then 256 hash tables of twice as many slots as keys."""
+    body = b""
+    pos = 2048
+    entries = []
+    for k, d in records:
+        entries.append((cdb_hash(k), pos))
+        body += struct.pack("<II", len(k), len(d)) + k + d
+        pos += 8 + len(k) + len(d)
+    header = b""
+    tables = b""
+    for i in range(256):
+        bucket = [e for e in entries if e[0] & 255 == i]
+        slots = len(bucket) * 2
+        header += struct.pack("<II", pos + len(tables), slots)
+        table = [(0, 0)] * slots
+        for eh, ep in bucket:
+            w = (eh >> 8) % slots
+            while table[w][1]:
+                w = (w + 1) % slots
+            table[w] = (eh, ep)
+        tables += b"".join(struct.pack("<II", a, b) for a, b in table)
+    return header + body + tables
+
+
 def cdb_read(path):
     """An independent reader of djb's cdb format: a list of (key, data) in
     file order, and a lookup function that follows the hash tables."""
@@ -124,13 +158,6 @@ def cdb_read(path):
         klen, dlen = struct.unpack_from("<II", data, pos)
         records.append((data[pos + 8:pos + 8 + klen], data[pos + 8 + klen:pos + 8 + klen + dlen]))
         pos += 8 + klen + dlen
-
-    def cdb_hash(key):
-        h = 5381
-        for c in key:
-            h = ((h << 5) + h) & 0xFFFFFFFF
-            h ^= c
-        return h
 
     def lookup(key):
         h = cdb_hash(key)
