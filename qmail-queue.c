@@ -55,7 +55,15 @@ enum {
  * after which it removes leftovers. */
 #define DEATH 86400
 
-static NORETURN void die(int code) { _exit(code); }
+/* The named fallback file in pid/, if one is being written (unlink is
+ * async-signal-safe, so the signal handlers may clean up too). */
+static char *pidfile;
+
+static NORETURN void die(int code)
+{
+  if (pidfile) unlink(pidfile);
+  _exit(code);
+}
 static void sigalrm(int sig) { (void)sig; die(QQ_TIMEOUT); }
 static void sigbug(int sig) { (void)sig; die(QQ_BUG); }
 
@@ -120,7 +128,7 @@ static int open_named(unsigned long pid, time_t when)
         || !stralloc_catulong(&pidfn, seq) || !stralloc_0(&pidfn))
       die(QQ_NOMEM);
     fd = open_excl(pidfn.s);
-    if (fd != -1) return fd;
+    if (fd != -1) { pidfile = pidfn.s; return fd; }
     if (errno != EEXIST) break;
   }
   die(QQ_PID);
@@ -173,7 +181,7 @@ static uint64_t copy_envelope(uid_t uid, unsigned long pid)
     ssize_t r = buffer_feed(&in);
     size_t used;
     enum envelope_status st;
-    if (r == -1) die(errno == ETIMEDOUT ? QQ_TIMEOUT : QQ_READ);
+    if (r == -1) die(QQ_READ);
     if (r == 0) die(QQ_READ); /* end of file before the final NUL: abort */
     st = envelope_feed(&scan, buffer_peek(&in), (size_t)r, &used);
     if (st == ENVELOPE_BAD) die(QQ_ENVELOPE);
@@ -255,7 +263,8 @@ int main(void)
   }
   if (named) {
     if (link(pidfn.s, todofn.s) == -1) die(QQ_TODO);
-    unlink(pidfn.s); /* a leftover is removed by qmail-send later */
+    pidfile = 0;
+    unlink(pidfn.s); /* if this is lost in a crash, qmail-send removes it when stale */
     if (commit_dirof(todofn.s) == -1) die(QQ_TODO);
   }
   /* From here the message is queued; a failed close cannot undo that. */

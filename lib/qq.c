@@ -2,6 +2,7 @@
 #include "qq.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -14,6 +15,24 @@
 
 extern char **environ;
 
+/* A pipe whose two ends are close-on-exec and numbered 7 or more, so that
+ * none of them is one of the child's 0, 1 or 6 before the dup2s (and none
+ * of them but those three reaches the child). */
+static int qq_pipe(int p[2])
+{
+  int i;
+  if (pipe2(p, O_CLOEXEC) == -1) return -1;
+  for (i = 0; i < 2; ++i) {
+    if (p[i] < 7) {
+      int fd = fcntl(p[i], F_DUPFD_CLOEXEC, 7);
+      if (fd == -1) { close(p[0]); close(p[1]); return -1; }
+      close(p[i]);
+      p[i] = fd;
+    }
+  }
+  return 0;
+}
+
 int qq_openprog(struct qq *qq, const char *prog)
 {
   posix_spawn_file_actions_t fa;
@@ -24,13 +43,9 @@ int qq_openprog(struct qq *qq, const char *prog)
   if (!prog) prog = env_get("QMAILQUEUE");
   if (!prog || !*prog) prog = "bin/qmail-queue";
 
-  if (pipe(pim) == -1) return -1;
-  if (pipe(pie) == -1) { close(pim[0]); close(pim[1]); return -1; }
-  if (pipe(perr) == -1) { close(pim[0]); close(pim[1]); close(pie[0]); close(pie[1]); return -1; }
-  /* Our ends must not leak into the child (or into later children). */
-  fd_coe(pim[1]);
-  fd_coe(pie[1]);
-  fd_coe(perr[0]);
+  if (qq_pipe(pim) == -1) return -1;
+  if (qq_pipe(pie) == -1) { close(pim[0]); close(pim[1]); return -1; }
+  if (qq_pipe(perr) == -1) { close(pim[0]); close(pim[1]); close(pie[0]); close(pie[1]); return -1; }
 
   r = posix_spawn_file_actions_init(&fa);
   if (!r) r = posix_spawn_file_actions_adddup2(&fa, pim[0], 0);

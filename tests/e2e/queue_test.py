@@ -251,6 +251,12 @@ def test_fallbacks():
             check_eq(os.path.basename(files[0]), str(st.st_ino), name + ": named by its own inode")
             check_eq(st.st_nlink, 1, name + ": with one link only")
         check_eq(quail.queue_files(ROOT, "pid"), [], name + ": nothing left in pid/")
+    # A failure half-way leaves no named file behind either.
+    for env, want, name in ((b"Fa\0Xb\0\0", 91, "a bad envelope"), (b"Fa\0Tb\0", 54, "a cut envelope")):
+        quail.clear_queue()
+        p = strace_run(["-o", os.devnull, "-e", "inject=openat:error=EOPNOTSUPP:when=1"], envelope=env)
+        check_eq(p.returncode, want, "without O_TMPFILE, %s: exit %d" % (name, want))
+        check_eq(leftovers(), [], "without O_TMPFILE, %s leaves nothing in pid/ or todo/" % name)
 
 
 def test_syscall_order():
