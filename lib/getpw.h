@@ -1,0 +1,20 @@
+#ifndef GETPW_H
+#define GETPW_H
+
+#include "stralloc.h"
+
+/* qmail-getpw's rule for a local address that users/cdb does not know:
+ * the longest prefix of local ending at the end or just before a
+ * conf-break character, lowercased and shorter than 32 bytes, that names
+ * an account (getpwnam: NSS, so LDAP or NIS users count) with a uid other
+ * than 0 and a home directory that exists and belongs to it; the rest of
+ * local after the break is the extension, with dash "-" (or "" when there
+ * is none). Otherwise the alias user, with dash "-" and the whole local
+ * part as extension.
+ *   1   nughde set (six NUL-terminated fields, as users_cdb gives)
+ *   0   no alias user either (qmail: QLX_NOALIAS)
+ *  -1   a temporary failure (errno set: the home directory could not be
+ *       checked, or the name service failed) */
+int getpw_lookup(const char *local, char brk, const char *aliasuser, stralloc *nughde);
+
+#endif

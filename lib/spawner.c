@@ -1,0 +1,342 @@
+#define _GNU_SOURCE /* pipe2 */
+#include "spawner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "buffer.h"
+#include "commit.h"
+#include "fd.h"
+#include "fmt.h"
+#include "ids.h"
+#include "lock.h"
+#include "qfile.h"
+#include "scan.h"
+#include "sig.h"
+#include "stralloc.h"
+
+/* Hard limits on what qmail-send may send us (it is trusted, but a bug must
+ * not become unbounded memory). */
+#define SPAWN_MAXFIELD 4096
+#define SPAWN_MAXOUTPUT 65536
+
+struct job {
+  int used;
+  pid_t pid;          /* 0 once reaped */
+  int wstat;
+  int fdin;           /* read end of the child's output; -1 once closed */
+  stralloc output;
+  unsigned long id;
+  unsigned long idx;
+  time_t deadline;
+  int timedout;
+};
+
+static const struct spawner_ops *ops;
+static struct job *jobs;
+static unsigned long njobs;       /* slots in use */
+static unsigned long timeout;
+static uid_t queueuid;
+
+static int reading = 1;           /* qmail-send is still there */
+static int orphanfd = -1;         /* results file once qmail-send is gone */
+static stralloc orphanfn = STRALLOC_ZERO;
+
+static char outspace[4096];
+static buffer out;
+
+static int selfpipe[2];
+
+static void sigchld(int sig)
+{
+  int e = errno;
+  (void)sig;
+  if (write(selfpipe[1], "", 1) < 0) { /* full: a wakeup is pending anyway */ }
+  errno = e;
+}
+
+/* ---- results ---- */
+
+/* qmail-send is gone: from now on results go to queue/orphans/, under a
+ * lock that the next qmail-send waits for. */
+static void orphan_start(void)
+{
+  char num[FMT_ULONG];
+  reading = 0;
+  if (orphanfd != -1 || !njobs) return;
+  if (!stralloc_copys(&orphanfn, "queue/orphans/") || !stralloc_cats(&orphanfn, ops->name)
+      || !stralloc_append(&orphanfn, '.') || !stralloc_catb(&orphanfn, num, fmt_ulong(num, (unsigned long)getpid()))
+      || !stralloc_0(&orphanfn))
+    return;
+  orphanfd = open(orphanfn.s, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+  if (orphanfd == -1) return; /* then these deliveries may happen twice: nothing worse */
+  if (lock_ex(orphanfd) == -1) { close(orphanfd); orphanfd = -1; }
+}
+
+static void result_send(unsigned long delnum, const struct job *j, const stralloc *result)
+{
+  char num[FMT_ULONG];
+  if (reading) {
+    int bad = buffer_put(&out, num, fmt_ulong(num, delnum)) == -1 || buffer_put(&out, "", 1) == -1
+           || buffer_put(&out, result->s, result->len) == -1 || buffer_put(&out, "", 1) == -1
+           || buffer_flush(&out) == -1;
+    if (!bad) return;
+    out.p = 0;
+    orphan_start();
+  }
+  if (orphanfd != -1) {
+    stralloc rec = STRALLOC_ZERO;
+    if (stralloc_catulong(&rec, j->id) && stralloc_0(&rec) && stralloc_catulong(&rec, j->idx) && stralloc_0(&rec)
+        && stralloc_cat(&rec, result) && stralloc_0(&rec))
+      commit_writeall(orphanfd, rec.s, rec.len);
+    stralloc_free(&rec);
+  }
+}
+
+static void result_now(unsigned long delnum, unsigned long id, unsigned long idx, const char *text)
+{
+  stralloc r = STRALLOC_ZERO;
+  struct job tmp;
+  tmp.id = id;
+  tmp.idx = idx;
+  if (!stralloc_copys(&r, text)) r.len = 0;
+  result_send(delnum, &tmp, &r);
+  stralloc_free(&r);
+}
+
+int spawner_timedout(stralloc *result, unsigned long t)
+{
+  return stralloc_cats(result, "ZDelivery took more than ") && stralloc_catulong(result, t)
+      && stralloc_cats(result, " seconds; it was stopped and will be retried. (#4.3.0)\n");
+}
+
+static void job_finish(unsigned long delnum)
+{
+  struct job *j = &jobs[delnum];
+  stralloc result = STRALLOC_ZERO;
+
+  /* What the child wrote before it died is still in the pipe. */
+  if (j->fdin != -1) {
+    char buf[4096];
+    ssize_t r;
+    fd_nonblock(j->fdin);
+    while ((r = read(j->fdin, buf, sizeof buf)) > 0)
+      if (j->output.len < SPAWN_MAXOUTPUT) stralloc_catb(&j->output, buf, (size_t)r);
+    close(j->fdin);
+    j->fdin = -1;
+  }
+  if (ops->truncreport > 100 && j->output.len > ops->truncreport) {
+    static const char truncmess[] = "\nError report too long, sorry.\n";
+    j->output.len = ops->truncreport - (sizeof truncmess - 1) - 3;
+    stralloc_cats(&j->output, truncmess);
+  }
+  if (j->timedout) spawner_timedout(&result, timeout);
+  else ops->report(&result, j->wstat, j->output.s ? j->output.s : "", j->output.len);
+  result_send(delnum, j, &result);
+  stralloc_free(&result);
+  j->output.len = 0;
+  j->used = 0;
+  --njobs;
+}
+
+/* ---- commands ---- */
+
+static stralloc field[5];
+static int stage;
+static int toolong;
+
+static void command_do(void)
+{
+  unsigned long delnum, id, idx;
+  stralloc fn = STRALLOC_ZERO;
+  stralloc result = STRALLOC_ZERO;
+  struct stat st;
+  int fdmess, pi[2];
+  pid_t pid;
+  struct job *j;
+
+  if (!scan_whole_ulong(field[0].s, auto_spawn - 1, &delnum)) return; /* no slot to answer on */
+  if (toolong) { result_now(delnum, 0, 0, "ZInternal error: command too long. (#4.3.5)\n"); return; }
+  if (!scan_whole_ulong(field[1].s, (unsigned long)-1, &id) || !scan_whole_ulong(field[2].s, (unsigned long)-1, &idx)) {
+    result_now(delnum, 0, 0, "DInternal error: bad message id. (#5.3.5)\n");
+    return;
+  }
+  j = &jobs[delnum];
+  if (j->used) { result_now(delnum, id, idx, "ZInternal error: delnum in use. (#4.3.5)\n"); return; }
+  if (!strchr(field[4].s, '@')) { result_now(delnum, id, idx, "DSorry, address must include host name. (#5.1.3)\n"); return; }
+
+  if (!qfile_name(&fn, "queue/mess", id, auto_split) || !stralloc_0(&fn)) {
+    result_now(delnum, id, idx, "Zqmail-spawn out of memory. (#4.3.0)\n");
+    return;
+  }
+  fdmess = open(fn.s, O_RDONLY | O_CLOEXEC);
+  stralloc_free(&fn);
+  if (fdmess == -1) { result_now(delnum, id, idx, "Zqmail-spawn unable to open message. (#4.3.0)\n"); return; }
+  if (fstat(fdmess, &st) == -1) {
+    close(fdmess);
+    result_now(delnum, id, idx, "Zqmail-spawn unable to fstat message. (#4.3.0)\n");
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) { close(fdmess); result_now(delnum, id, idx, "ZSorry, message has wrong type. (#4.3.5)\n"); return; }
+  /* Only the queue user writes the queue; anything else here is an attack. */
+  if (st.st_uid != queueuid) { close(fdmess); result_now(delnum, id, idx, "ZSorry, message has wrong owner. (#4.3.5)\n"); return; }
+  if (pipe2(pi, O_CLOEXEC) == -1) {
+    close(fdmess);
+    result_now(delnum, id, idx, "Zqmail-spawn unable to create pipe. (#4.3.0)\n");
+    return;
+  }
+  pid = ops->start(fdmess, pi[1], field[3].s, field[4].s, &result);
+  close(fdmess);
+  close(pi[1]);
+  j->id = id;
+  j->idx = idx;
+  if (pid == -1) {
+    close(pi[0]);
+    if (!result.len && !stralloc_copys(&result, "Zqmail-spawn unable to fork. (#4.3.0)\n")) result.len = 0;
+    result_send(delnum, j, &result);
+    stralloc_free(&result);
+    return;
+  }
+  stralloc_free(&result);
+  j->used = 1;
+  j->pid = pid;
+  j->fdin = pi[0];
+  j->output.len = 0;
+  j->timedout = 0;
+  j->deadline = time(0) + (time_t)timeout;
+  ++njobs;
+}
+
+static void commands_read(void)
+{
+  char buf[4096];
+  ssize_t r = read(0, buf, sizeof buf);
+  ssize_t i;
+  if (r == -1) { if (errno != EINTR && errno != EAGAIN) orphan_start(); return; }
+  if (r == 0) { orphan_start(); return; }
+  for (i = 0; i < r; ++i) {
+    stralloc *f = &field[stage];
+    if (buf[i]) {
+      if (f->len < SPAWN_MAXFIELD) { if (!stralloc_append(f, buf[i])) toolong = 1; }
+      else toolong = 1;
+      continue;
+    }
+    if (!stralloc_0(f)) toolong = 1;
+    if (++stage < 5) continue;
+    command_do();
+    for (stage = 0; stage < 5; ++stage) field[stage].len = 0;
+    stage = 0;
+    toolong = 0;
+  }
+}
+
+/* ---- the loop ---- */
+
+static void reap(void)
+{
+  int wstat;
+  pid_t pid;
+  unsigned long i;
+  while ((pid = waitpid(-1, &wstat, WNOHANG)) > 0)
+    for (i = 0; i < auto_spawn; ++i)
+      if (jobs[i].used && jobs[i].pid == pid) {
+        jobs[i].pid = 0;
+        jobs[i].wstat = wstat;
+        job_finish(i);
+        break;
+      }
+}
+
+void spawner_run(const struct spawner_ops *o, unsigned long t)
+{
+  struct pollfd *pfd;
+  unsigned long *slot;
+  struct ids ids;
+  const char *missing;
+  char num[FMT_ULONG];
+  unsigned long i;
+
+  ops = o;
+  timeout = t;
+  if (chdir(auto_qmail) == -1) _exit(111);
+  if (ids_load(&ids, 0, &missing) == -1) _exit(111);
+  queueuid = ids.uid[IDS_QUEUE];
+  jobs = calloc(auto_spawn, sizeof *jobs);
+  pfd = calloc(auto_spawn + 2, sizeof *pfd);
+  slot = calloc(auto_spawn + 2, sizeof *slot);
+  if (!jobs || !pfd || !slot) _exit(111);
+  for (i = 0; i < 5; ++i) field[i].len = 0;
+  if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) == -1) _exit(111);
+
+  buffer_init(&out, 1, outspace, sizeof outspace, 0);
+  sig_ignore(SIGPIPE);
+  sig_catch(SIGCHLD, sigchld);
+
+  if (buffer_put(&out, num, fmt_ulong(num, auto_spawn)) == -1 || buffer_putflush(&out, "", 1) == -1) _exit(111);
+
+  for (;;) {
+    time_t now = time(0);
+    int n = 0, wait = -1, r;
+
+    if (!reading && !njobs) break;
+    if (reading) { pfd[n].fd = 0; pfd[n].events = POLLIN; slot[n++] = (unsigned long)-1; }
+    pfd[n].fd = selfpipe[0]; pfd[n].events = POLLIN; slot[n++] = (unsigned long)-2;
+    for (i = 0; i < auto_spawn; ++i) {
+      struct job *j = &jobs[i];
+      if (!j->used) continue;
+      if (j->pid && !j->timedout) {
+        if (j->deadline <= now) {
+          /* The child made itself a process group: stop all of it. */
+          kill(-j->pid, SIGKILL);
+          kill(j->pid, SIGKILL);
+          j->timedout = 1;
+        } else if (wait == -1 || (j->deadline - now) * 1000 < wait)
+          wait = (int)((j->deadline - now) * 1000 > 2000000000 ? 2000000000 : (j->deadline - now) * 1000);
+      }
+      if (j->fdin != -1) { pfd[n].fd = j->fdin; pfd[n].events = POLLIN; slot[n++] = i; }
+    }
+    r = poll(pfd, (nfds_t)n, wait);
+    if (r == -1) {
+      if (errno != EINTR) sleep(1);
+      continue;
+    }
+    for (i = 0; i < (unsigned long)n; ++i) {
+      if (!pfd[i].revents) continue;
+      if (slot[i] == (unsigned long)-1) { commands_read(); continue; }
+      if (slot[i] == (unsigned long)-2) {
+        char drain[64];
+        while (read(selfpipe[0], drain, sizeof drain) > 0) continue;
+        continue;
+      }
+      {
+        struct job *j = &jobs[slot[i]];
+        char buf[4096];
+        ssize_t got;
+        if (!j->used || j->fdin == -1) continue;
+        got = read(j->fdin, buf, sizeof buf);
+        if (got > 0) {
+          if (j->output.len < SPAWN_MAXOUTPUT) stralloc_catb(&j->output, buf, (size_t)got);
+        } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+          /* End of output; the result comes when the child is reaped. */
+          close(j->fdin);
+          j->fdin = -1;
+        }
+      }
+    }
+    reap();
+  }
+  if (orphanfd != -1) {
+    fsync(orphanfd);
+    close(orphanfd); /* releases the lock: qmail-send may read it now */
+  }
+  _exit(0);
+}

@@ -1,0 +1,46 @@
+#ifndef SPAWNER_H
+#define SPAWNER_H
+
+#include <sys/types.h>
+
+#include "stralloc.h"
+
+/* The server side of the protocol between qmail-send and its delivery
+ * spawners (qmail-lspawn, qmail-rspawn). Text0 records:
+ *
+ *   at start, spawner to qmail-send:  <ceiling> NUL
+ *   qmail-send to spawner:            <delnum> NUL <id> NUL <index> NUL <sender> NUL <recip> NUL
+ *   spawner to qmail-send:            <delnum> NUL <K|Z|D><report> NUL
+ *
+ * delnum, id and index are decimal. The message is queue/mess/<id%split>/<id>
+ * (relative to QMAILHOME). The ceiling is conf-spawn: qmail-send runs at
+ * most that many deliveries at once on this spawner.
+ *
+ * When qmail-send goes away (end of file on descriptor 0, or a broken
+ * pipe on 1) while deliveries are still running, their results are not
+ * lost: the spawner writes them, as <id> NUL <index> NUL <result> NUL, to
+ * queue/orphans/<name>.<pid>, holding an exclusive lock on that file until
+ * its last delivery has finished, and qmail-send applies them when it
+ * starts again. So a killed qmail-send does not make a delivery happen
+ * twice. */
+
+struct spawner_ops {
+  const char *name;     /* "lspawn", "rspawn": the orphans file name */
+  size_t truncreport;   /* reports longer than this are cut; 0: no limit */
+  /* Starts the delivery of the message open on fdmess to recip, with
+   * output to fdout; the child must put itself in its own process group.
+   * Returns its pid, or -1 with the whole result (K/Z/D text) in result. */
+  pid_t (*start)(int fdmess, int fdout, const char *sender, const char *recip, stralloc *result);
+  /* The result for a finished child: its wait status and output. */
+  void (*report)(stralloc *result, int wstat, const char *output, size_t len);
+};
+
+/* Runs the spawner until qmail-send goes away and every delivery has
+ * finished. timeout: seconds a delivery may run before its whole process
+ * group is killed (it is then a temporary failure). Never returns. */
+void spawner_run(const struct spawner_ops *ops, unsigned long timeout);
+
+/* Appends the spawner's reason for a killed delivery. */
+int spawner_timedout(stralloc *result, unsigned long timeout);
+
+#endif

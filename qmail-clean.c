@@ -1,0 +1,149 @@
+/* qmail-clean: the queue user's hands for qmail-send.
+ *
+ * qmail-send runs as qmails and may not change the queue directories,
+ * which belong to qmailq; qmail-clean, started by qmail-start as qmailq,
+ * does it on request. Commands on descriptor 0, one answer byte each on
+ * descriptor 1 ('+' done, '!' failed, 'x' not understood):
+ *
+ *   C <id> NUL <msglen> NUL   commit a preprocessed message: cut
+ *                             todo/N/<id> back to its message (the
+ *                             envelope now lives in qmail-send's journal)
+ *                             and move it to mess/N/<id>
+ *   T <id> NUL <msglen> NUL   cut mess/N/<id> back to msglen (recovery)
+ *   R <id> NUL                remove mess/N/<id>
+ *   P NUL                     remove files in pid/ older than 36 hours
+ *                             (left by a qmail-queue that died on a
+ *                             filesystem without O_TMPFILE)
+ *
+ * It exits when qmail-send closes descriptor 0. */
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "buffer.h"
+#include "qfile.h"
+#include "scan.h"
+#include "sig.h"
+#include "stralloc.h"
+
+#define OSSIFIED 129600 /* 36 hours, well past qmail-queue's 24-hour timer */
+
+static char inspace[1024];
+static char outspace[256];
+static buffer in;
+static buffer out;
+
+static int num(const stralloc *f, unsigned long *u)
+{
+  return f->len && scan_whole_ulong(f->s, (unsigned long)-1, u);
+}
+
+static stralloc fn = STRALLOC_ZERO;
+static stralloc fn2 = STRALLOC_ZERO;
+
+static int name(stralloc *sa, const char *dir, unsigned long id)
+{
+  sa->len = 0;
+  return qfile_name(sa, dir, id, auto_split) && stralloc_0(sa);
+}
+
+/* Idempotent: qmail-send may ask again after a crash. */
+static char commit(unsigned long id, unsigned long msglen)
+{
+  struct stat st;
+  if (!name(&fn, "todo", id) || !name(&fn2, "mess", id)) return '!';
+  if (stat(fn.s, &st) == -1) {
+    if (errno == ENOENT && stat(fn2.s, &st) == 0) return '+'; /* done already */
+    return '!';
+  }
+  if ((uint64_t)st.st_size < msglen) return '!'; /* not the file qmail-send read */
+  if ((uint64_t)st.st_size > msglen && truncate(fn.s, (off_t)msglen) == -1) return '!';
+  if (rename(fn.s, fn2.s) == -1) return '!';
+  return '+';
+}
+
+static char cut(unsigned long id, unsigned long msglen)
+{
+  struct stat st;
+  if (!name(&fn, "mess", id)) return '!';
+  if (stat(fn.s, &st) == -1) return '!';
+  if ((uint64_t)st.st_size > msglen && truncate(fn.s, (off_t)msglen) == -1) return '!';
+  return '+';
+}
+
+static char removemess(unsigned long id)
+{
+  if (!name(&fn, "mess", id)) return '!';
+  if (unlink(fn.s) == -1 && errno != ENOENT) return '!';
+  return '+';
+}
+
+static char cleanpid(void)
+{
+  DIR *d = opendir("pid");
+  struct dirent *e;
+  time_t now = time(0);
+  if (!d) return '!';
+  while ((e = readdir(d))) {
+    struct stat st;
+    if (e->d_name[0] == '.') continue;
+    fn.len = 0;
+    if (!stralloc_cats(&fn, "pid/") || !stralloc_cats(&fn, e->d_name) || !stralloc_0(&fn)) break;
+    if (stat(fn.s, &st) == 0 && st.st_mtime + OSSIFIED < now) unlink(fn.s);
+  }
+  closedir(d);
+  return '+';
+}
+
+int main(void)
+{
+  stralloc f[3] = { STRALLOC_ZERO, STRALLOC_ZERO, STRALLOC_ZERO };
+
+  sig_ignore(SIGPIPE);
+  if (chdir(auto_qmail) == -1 || chdir("queue") == -1) _exit(111);
+  buffer_init(&in, 0, inspace, sizeof inspace, 0);
+  buffer_init(&out, 1, outspace, sizeof outspace, 0);
+
+  for (;;) {
+    unsigned long id, len;
+    char answer, cmd;
+    int r, k, want;
+
+    f[0].len = 0;
+    r = buffer_getline(&in, &f[0], '\0', 64);
+    if (r <= 0) break; /* qmail-send is gone, or a broken command stream */
+    cmd = f[0].s[0];
+    want = cmd == 'C' || cmd == 'T' ? 1 : 0;
+    for (k = 1; k <= want; ++k) {
+      f[k].len = 0;
+      if (buffer_getline(&in, &f[k], '\0', 64) != 1) _exit(0);
+      --f[k].len;
+    }
+    --f[0].len;
+    if (!stralloc_0(&f[0]) || (want && !stralloc_0(&f[1]))) _exit(111);
+    {
+      stralloc idf = STRALLOC_ZERO;
+      int ok = stralloc_copyb(&idf, f[0].s + 1, f[0].len - 1) && stralloc_0(&idf);
+      switch (cmd) {
+        case 'C': answer = ok && num(&idf, &id) && num(&f[1], &len) ? commit(id, len) : 'x'; break;
+        case 'T': answer = ok && num(&idf, &id) && num(&f[1], &len) ? cut(id, len) : 'x'; break;
+        case 'R': answer = ok && num(&idf, &id) ? removemess(id) : 'x'; break;
+        case 'P': answer = cleanpid(); break;
+        default: answer = 'x';
+      }
+      stralloc_free(&idf);
+    }
+    if (buffer_put(&out, &answer, 1) == -1) break;
+    /* Answer at once unless more commands are already waiting. */
+    if (in.p == in.n && buffer_flush(&out) == -1) break;
+  }
+  _exit(0);
+}

@@ -1,0 +1,253 @@
+#define _GNU_SOURCE /* pipe2 */
+/* qmail-lspawn: run qmail-local for qmail-send, as the recipient's user.
+ *
+ * `qmail-lspawn defaultdelivery`, started by qmail-start as root. For each
+ * delivery it finds the user in charge of the local part (users/cdb, then
+ * qmail-getpw run as the qmailp user), forks a child that drops to that
+ * user (never root) and executes bin/qmail-local with the message on
+ * descriptor 0, and reports qmail-local's result (lib/spawn.h). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "cdb.h"
+#include "control.h"
+#include "error.h"
+#include "fd.h"
+#include "ids.h"
+#include "prot.h"
+#include "qlx.h"
+#include "sig.h"
+#include "spawner.h"
+#include "stralloc.h"
+#include "users.h"
+
+static const char *defaultdelivery;
+static struct ids ids;
+
+/* ---- who handles a local part ---- */
+
+/* users/cdb, kept mapped and reopened when qmail-newu replaces it. */
+static struct cdb usercdb;
+static int haveusercdb;
+static struct stat usercdbst;
+
+static int usercdb_refresh(void)
+{
+  struct stat st;
+  int fd;
+  if (stat("users/cdb", &st) == -1) {
+    if (errno != ENOENT) return -1;
+    if (haveusercdb) { cdb_free(&usercdb); haveusercdb = 0; }
+    return 0;
+  }
+  if (haveusercdb && st.st_ino == usercdbst.st_ino && st.st_dev == usercdbst.st_dev
+      && st.st_mtime == usercdbst.st_mtime && st.st_size == usercdbst.st_size)
+    return 0;
+  fd = open("users/cdb", O_RDONLY | O_CLOEXEC);
+  if (fd == -1) return errno == ENOENT ? 0 : -1;
+  if (haveusercdb) { cdb_free(&usercdb); haveusercdb = 0; }
+  if (cdb_init(&usercdb, fd) == -1) { close(fd); return -1; }
+  close(fd);
+  haveusercdb = 1;
+  usercdbst = st;
+  return 0;
+}
+
+/* qmail-getpw's answers, kept for a minute: qmail runs it (fork, exec,
+ * getpwnam) for every delivery to a user not in users/cdb. */
+#define GETPW_TTL 60
+#define GETPW_CACHE 4096
+struct pwcache {
+  stralloc local;
+  stralloc nughde;
+  time_t expires;
+};
+static struct pwcache pwcache[GETPW_CACHE];
+
+static unsigned long pwcache_hash(const char *s)
+{
+  unsigned long h = 5381;
+  while (*s) h = (h * 33) ^ (unsigned char)*s++;
+  return h % GETPW_CACHE;
+}
+
+/* Runs bin/qmail-getpw local as the qmailp user. Returns 0 with nughde
+ * set, or the QLX code to report. */
+static int getpw_run(const char *local, stralloc *nughde)
+{
+  char buf[512];
+  int pi[2], wstat;
+  pid_t pid;
+  ssize_t r;
+
+  if (pipe2(pi, O_CLOEXEC) == -1) return QLX_SYS;
+  pid = fork();
+  if (pid == -1) { close(pi[0]); close(pi[1]); return QLX_SYS; }
+  if (pid == 0) {
+    char *args[3];
+    args[0] = (char *)"bin/qmail-getpw";
+    args[1] = (char *)local;
+    args[2] = 0;
+    if (fd_move(1, pi[1]) == -1) _exit(QLX_SYS);
+    if (prot_gid(ids.gid[IDS_NOFILES]) == -1) _exit(QLX_USAGE);
+    if (prot_uid(ids.uid[IDS_PASSWD]) == -1) _exit(QLX_USAGE);
+    execv(args[0], args);
+    _exit(QLX_EXECPW);
+  }
+  close(pi[1]);
+  nughde->len = 0;
+  for (;;) {
+    r = read(pi[0], buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    if (nughde->len < 4096 && !stralloc_catb(nughde, buf, (size_t)r)) { r = -1; break; }
+  }
+  close(pi[0]);
+  while (waitpid(pid, &wstat, 0) == -1)
+    if (errno != EINTR) return QLX_SYS;
+  if (!WIFEXITED(wstat)) return QLX_SYS;
+  if (WEXITSTATUS(wstat)) return WEXITSTATUS(wstat);
+  return r < 0 ? QLX_NOMEM : 0;
+}
+
+/* 0 with nughde set, or a QLX code. */
+static int lookup(const char *local, stralloc *nughde)
+{
+  struct pwcache *c;
+  time_t now;
+  int r;
+
+  if (usercdb_refresh() == -1) return QLX_CDB;
+  if (haveusercdb) {
+    r = users_cdb(&usercdb, local, nughde);
+    if (r == -1) return errno == ENOMEM ? QLX_NOMEM : QLX_CDB;
+    if (r == 1) return 0;
+  }
+  now = time(0);
+  c = &pwcache[pwcache_hash(local)];
+  if (c->local.len && c->expires > now && !strcmp(c->local.s, local))
+    return stralloc_copy(nughde, &c->nughde) ? 0 : QLX_NOMEM;
+  r = getpw_run(local, nughde);
+  if (r) return r;
+  if (stralloc_copys(&c->local, local) && stralloc_0(&c->local) && stralloc_copy(&c->nughde, nughde))
+    c->expires = now + GETPW_TTL;
+  else
+    c->local.len = 0;
+  return 0;
+}
+
+/* ---- the delivery ---- */
+
+static void qlx_result(stralloc *result, int code)
+{
+  const char *s;
+  switch (code) {
+    case QLX_CDB: s = "ZTrouble reading users/cdb in qmail-lspawn.\n"; break;
+    case QLX_NOMEM: s = "ZOut of memory in qmail-lspawn.\n"; break;
+    case QLX_SYS: s = "ZTemporary failure in qmail-lspawn.\n"; break;
+    case QLX_NOALIAS: s = "ZUnable to find alias user!\n"; break;
+    case QLX_ROOT: s = "ZNot allowed to perform deliveries as root.\n"; break;
+    case QLX_USAGE: s = "ZInternal qmail-lspawn bug.\n"; break;
+    case QLX_NFS: s = "ZNFS failure in qmail-local.\n"; break;
+    case QLX_EXECHARD: s = "DUnable to run qmail-local.\n"; break;
+    case QLX_EXECSOFT: s = "ZUnable to run qmail-local.\n"; break;
+    case QLX_EXECPW: s = "ZUnable to run qmail-getpw.\n"; break;
+    default: s = "ZTemporary failure in qmail-lspawn.\n";
+  }
+  stralloc_copys(result, s);
+}
+
+static pid_t start(int fdmess, int fdout, const char *sender, const char *recip, stralloc *result)
+{
+  static stralloc nughde = STRALLOC_ZERO;
+  static stralloc local = STRALLOC_ZERO;
+  struct users_entry u;
+  const char *at = strrchr(recip, '@');
+  pid_t pid;
+  int r;
+
+  if (!stralloc_copyb(&local, recip, (size_t)(at - recip)) || !stralloc_0(&local)) {
+    qlx_result(result, QLX_NOMEM);
+    return -1;
+  }
+  if (!local.s[0]) { stralloc_copys(result, "K"); return -1; } /* <>: nothing to do, as qmail */
+  r = lookup(local.s, &nughde);
+  if (r) { qlx_result(result, r); return -1; }
+  if (!users_split(&nughde, &u)) { qlx_result(result, QLX_USAGE); return -1; }
+  if (!u.uid) { qlx_result(result, QLX_ROOT); return -1; }
+
+  pid = fork();
+  if (pid) return pid;
+
+  {
+    char *args[11];
+    setpgid(0, 0); /* lspawn stops the whole group if the delivery hangs */
+    sig_default(SIGCHLD);
+    sig_default(SIGPIPE);
+    sig_blocknone();
+    args[0] = (char *)"bin/qmail-local";
+    args[1] = (char *)"--";
+    args[2] = (char *)u.user;
+    args[3] = (char *)u.home;
+    args[4] = local.s;
+    args[5] = (char *)u.dash;
+    args[6] = (char *)u.ext;
+    args[7] = (char *)(at + 1);
+    args[8] = (char *)sender;
+    args[9] = (char *)defaultdelivery;
+    args[10] = 0;
+    if (fd_move(0, fdmess) == -1) _exit(QLX_SYS);
+    if (fd_move(1, fdout) == -1) _exit(QLX_SYS);
+    if (fd_copy(2, 1) == -1) _exit(QLX_SYS);
+    fd_nocoe(0);
+    fd_nocoe(1);
+    fd_nocoe(2);
+    if (prot_gid((gid_t)u.gid) == -1) _exit(QLX_USAGE);
+    if (prot_uid((uid_t)u.uid) == -1) _exit(QLX_USAGE);
+    if (!getuid() || !geteuid()) _exit(QLX_ROOT);
+    execv(args[0], args);
+    _exit(error_temp(errno) ? QLX_EXECSOFT : QLX_EXECHARD);
+  }
+}
+
+static void report(stralloc *result, int wstat, const char *s, size_t len)
+{
+  size_t i;
+  if (!WIFEXITED(wstat)) { stralloc_copys(result, "Zqmail-local crashed.\n"); return; }
+  switch (WEXITSTATUS(wstat)) {
+    case QLX_CDB: case QLX_NOMEM: case QLX_SYS: case QLX_NOALIAS: case QLX_ROOT:
+    case QLX_USAGE: case QLX_NFS: case QLX_EXECHARD: case QLX_EXECSOFT: case QLX_EXECPW:
+      qlx_result(result, WEXITSTATUS(wstat));
+      return;
+    case 111: case 71: case 74: case 75: stralloc_copys(result, "Z"); break;
+    case 0: stralloc_copys(result, "K"); break;
+    default: stralloc_copys(result, "D"); break; /* 100 and anything else */
+  }
+  for (i = 0; i < len && s[i]; ++i) continue;
+  stralloc_catb(result, s, i);
+}
+
+static const struct spawner_ops lspawn = { "lspawn", 3000, start, report };
+
+int main(int argc, char **argv)
+{
+  const char *missing;
+  unsigned long limit = 86400;
+
+  if (argc < 2 || !argv[1]) _exit(100);
+  defaultdelivery = argv[1];
+  if (chdir(auto_qmail) == -1) _exit(111);
+  if (ids_load(&ids, 1, &missing) == -1) _exit(111);
+  /* How long one local delivery may take before it is stopped. */
+  if (control_readulong(&limit, "control/timeoutlocal") == -1) _exit(111);
+  if (!limit) limit = 86400;
+  spawner_run(&lspawn, limit);
+}
