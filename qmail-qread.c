@@ -89,7 +89,8 @@ int main(void)
       case 'N': {
         size_t nr = 0, k;
         if (m) m->rec = 0; /* a newer message with the same number */
-        for (k = 0; k < 6 && journal_field(p, plen, &fpos, &f, &flen) == 1; ++k) continue;
+        /* birth, msglen, uid, pid, sender; then the recipients */
+        for (k = 0; k < 5 && journal_field(p, plen, &fpos, &f, &flen) == 1; ++k) continue;
         while (journal_field(p, plen, &fpos, &f, &flen) == 1) ++nr;
         if (nmsgs == amsgs) {
           size_t a = amsgs ? amsgs * 2 : 256;

@@ -1362,6 +1362,7 @@ int main(void)
         if (m->committed) sched_msg(m, recent);
   }
   del_status();
+  clean_send('P', 0, 0); /* leftovers of crashed qmail-queues, now and then every SLEEP_CLEANUP */
   nextcleanup = recent + SLEEP_CLEANUP;
   nextorphans = recent + 60;
 

@@ -156,6 +156,7 @@ int buffer_flush(buffer *b)
 
 int buffer_put(buffer *b, const char *s, size_t len)
 {
+  if (!len) return 0; /* s may be null then: memcpy must not see it */
   if (len > b->size - b->p) {
     if (buffer_flush(b) == -1) return -1;
     if (len >= b->size) return buffer_writeall(b, s, len);

@@ -51,8 +51,13 @@ int constmap_init(struct constmap *cm, const char *list, size_t len, int splitco
       keylen = (size_t)(colon - item);
       value = colon + 1;
     }
-    /* first one wins */
-    if (constmap(cm, item, keylen)) continue;
+    /* The last of duplicate keys wins, as in qmail, whose hash chains are
+     * last in, first out. */
+    for (k = cm->bucket[constmap_hash(item, keylen) & (cm->nbuckets - 1)]; k; k = cm->e[k - 1].next) {
+      struct constmap_entry *e = &cm->e[k - 1];
+      if (e->keylen == keylen && constmap_equal(e->key, item, keylen)) break;
+    }
+    if (k) { cm->e[k - 1].value = value; continue; }
     k = cm->n++;
     cm->e[k].key = item;
     cm->e[k].keylen = keylen;

@@ -24,7 +24,7 @@ struct constmap {
 };
 
 /* 1 or 0 (ENOMEM). The map points into list, which must stay alive.
- * With duplicate keys the first one wins, as in qmail. */
+ * With duplicate keys the last one wins, as in qmail. */
 int constmap_init(struct constmap *cm, const char *list, size_t len, int splitcolon);
 void constmap_free(struct constmap *cm);
 /* The value for key[0..len), or null. */
