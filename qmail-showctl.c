@@ -56,11 +56,13 @@ struct ctl {
   const char *post;
 };
 
-/* qmail 1.03's control files, in qmail-showctl's order and words. */
+/* qmail 1.03's control files, in qmail-showctl's order and words, and
+ * Quail's additions (bouncemaxbytes, timeoutlocal) among them. */
 static const struct ctl ctls[] = {
   { "badmailfrom", LST, 0, "Any MAIL FROM is allowed.", "", " not accepted in MAIL FROM." },
   { "bouncefrom", STR, 0, "MAILER-DAEMON", "Bounce user name is ", "" },
   { "bouncehost", STR, 1, "bouncehost", "Bounce host name is ", "" },
+  { "bouncemaxbytes", NUM, 0, "50000", "Bounces return whole messages up to ", " bytes" },
   { "concurrencylocal", NUM, 0, "10", "Local concurrency is ", "" },
   { "concurrencyremote", NUM, 0, "20", "Remote concurrency is ", "" },
   { "databytes", NUM, 0, "0", "SMTP DATA limit is ", " bytes" },
@@ -84,6 +86,7 @@ static const struct ctl ctls[] = {
   { "smtpgreeting", STR, 1, "smtpgreeting", "SMTP greeting: 220 ", "" },
   { "smtproutes", LST, 0, "No artificial SMTP routes.", "SMTP route: ", "" },
   { "timeoutconnect", NUM, 0, "60", "SMTP client connection timeout is ", " seconds" },
+  { "timeoutlocal", NUM, 0, "86400", "Local delivery time limit is ", " seconds" },
   { "timeoutremote", NUM, 0, "1200", "SMTP client data timeout is ", " seconds" },
   { "timeoutsmtpd", NUM, 0, "1200", "SMTP server data timeout is ", " seconds" },
   { "virtualdomains", LST, 0, "No virtual domains.", "Virtual domain: ", "" },
