@@ -15,12 +15,18 @@
  *                             (left by a qmail-queue that died on a
  *                             filesystem without O_TMPFILE)
  *
- * It exits when qmail-send closes descriptor 0. */
+ * It exits when qmail-send closes descriptor 0.
+ *
+ * At start it takes lock/cleanmutex, waiting for a qmail-clean left over
+ * from a killed qmail-send to finish the commands it had already
+ * received, then says '+' once: qmail-send recovers its state only after
+ * that, so nothing moves under its feet while it looks. */
 
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +35,7 @@
 
 #include "auto.h"
 #include "buffer.h"
+#include "lock.h"
 #include "qfile.h"
 #include "scan.h"
 #include "sig.h"
@@ -111,6 +118,12 @@ int main(void)
   if (chdir(auto_qmail) == -1 || chdir("queue") == -1) _exit(111);
   buffer_init(&in, 0, inspace, sizeof inspace, 0);
   buffer_init(&out, 1, outspace, sizeof outspace, 0);
+  {
+    int fd = open("lock/cleanmutex", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd == -1 || lock_ex(fd) == -1) _exit(111);
+    /* the lock is held until this process exits */
+  }
+  if (buffer_putflush(&out, "+", 1) == -1) _exit(0);
 
   for (;;) {
     unsigned long id, len;

@@ -203,6 +203,7 @@ struct msg {
   unsigned char committing;     /* a C command is on its way */
   unsigned char finishing;      /* on the done list */
   unsigned char removing;       /* an R command is on its way */
+  unsigned char dead;           /* replaced by a newer message with its number */
   unsigned nfail;
   size_t recordlen;             /* size of its N record, for compaction */
   struct msg *hnext;
@@ -441,13 +442,14 @@ static int journal_compact(void)
 struct cleanop {
   char type;              /* C, T, R, P */
   unsigned long id;
+  struct msg *m;          /* the message it is about; 0 if none, or gone */
 };
 static struct cleanop *cleanq;  /* commands awaiting their answer, in order */
 static size_t cleanhead, cleancount, cleansize;
 static stralloc cleanout = STRALLOC_ZERO;
 static int cleanalive = 1;
 
-static void clean_send(char type, unsigned long id, unsigned long len)
+static void clean_send(char type, struct msg *m, unsigned long id, unsigned long len)
 {
   if (cleancount == cleansize) {
     size_t n = cleansize ? cleansize * 2 : 256, i;
@@ -459,12 +461,35 @@ static void clean_send(char type, unsigned long id, unsigned long len)
     cleansize = n;
     cleanhead = 0;
   }
-  cleanq[(cleanhead + cleancount++) % cleansize].type = type;
-  cleanq[(cleanhead + cleancount - 1) % cleansize].id = id;
+  {
+    struct cleanop *op = &cleanq[(cleanhead + cleancount++) % cleansize];
+    op->type = type;
+    op->id = id;
+    op->m = m;
+  }
   while (!stralloc_append(&cleanout, type)) nomem();
   if (type != 'P') while (!stralloc_catulong(&cleanout, id)) nomem();
   while (!stralloc_append(&cleanout, 0)) nomem();
   if (type == 'C' || type == 'T') while (!stralloc_catulong(&cleanout, len) || !stralloc_append(&cleanout, 0)) nomem();
+}
+
+/* A message whose number now belongs to a newer one: its file is gone
+ * (or the filesystem could not have reused the inode number). Its E record
+ * goes first, so that replay keeps the newer message; answers still due
+ * from qmail-clean about it are dropped. The usual case is a message
+ * being removed, which nothing else refers to; otherwise (its file was
+ * deleted by hand, say) it may still sit on a retry list, so it is only
+ * marked dead and left for those lists to skip. */
+static void msg_bury(struct msg *m)
+{
+  size_t i;
+  int referenced = m->inflight || m->where[0] != 0 || m->where[1] != 0 || m->finishing;
+  journal_simple('E', m->id);
+  msg_unlink(m);
+  for (i = 0; i < cleancount; ++i)
+    if (cleanq[(cleanhead + i) % cleansize].m == m) cleanq[(cleanhead + i) % cleansize].m = 0;
+  if (referenced && !m->removing) { m->dead = 1; return; }
+  msg_free(m);
 }
 
 /* ----------------------------------------------------------- SCHEDULE */
@@ -628,6 +653,7 @@ static void pass_do(int c)
       if (!e || e->when > recent) return;
       m = e->item;
       prioq_delmin(&heap[c]);
+      if (m->dead) continue;
       m->where[c] = W_PASS;
       m->cursor[c] = 0;
       m->passnext[c] = 0;
@@ -636,8 +662,9 @@ static void pass_do(int c)
       passtail[c] = m;
       continue;
     }
-    while (m->cursor[c] < m->nr && !(m->r[m->cursor[c]].chan == c && m->r[m->cursor[c]].state == R_PENDING))
+    while (!m->dead && m->cursor[c] < m->nr && !(m->r[m->cursor[c]].chan == c && m->r[m->cursor[c]].state == R_PENDING))
       ++m->cursor[c];
+    if (m->dead) m->cursor[c] = m->nr;
     if (m->cursor[c] == m->nr) {
       /* The pass is over; recipients deferred meanwhile wait for retry[c]. */
       passhead[c] = m->passnext[c];
@@ -649,6 +676,16 @@ static void pass_do(int c)
     }
     del_start(c, m, m->cursor[c]++);
   }
+}
+
+/* The spawner keeps a result until told it is in the journal: the ack
+ * goes out after the journal write that follows (the loop flushes the
+ * journal before it writes to the spawners). */
+static void del_ack(int c, unsigned long delnum)
+{
+  while (!stralloc_append(&spawnout[c], 'a') || !stralloc_catulong(&spawnout[c], delnum)
+         || !stralloc_append(&spawnout[c], 0))
+    nomem();
 }
 
 static void del_result(int c, unsigned long delnum, const char *res, size_t len)
@@ -664,6 +701,14 @@ static void del_result(int c, unsigned long delnum, const char *res, size_t len)
   }
   d = &dels[c][delnum];
   m = d->m;
+  del_ack(c, delnum);
+  if (m->dead) { /* its result no longer matters */
+    d->m = 0;
+    --m->inflight;
+    --used[c];
+    del_status();
+    return;
+  }
   kind = len ? res[0] : 0;
   while (!stralloc_copyb(&text, len ? res + 1 : "", len ? len - 1 : 0) || !stralloc_0(&text)) nomem();
   if (kind == 'Z' && recent > m->birth + (time_t)lifetime) {
@@ -852,7 +897,21 @@ static int todo_one(unsigned long id)
   while (!qfile_name(&fn, "todo", id, auto_split) || !stralloc_0(&fn)) nomem();
   fd = open_read(fn.s);
   if (fd == -1) {
-    if (errno == ENOENT) return 0; /* committed already, or a stale event */
+    if (errno == ENOENT) {
+      /* Committed already (or a stale event). If we know the message but
+       * did not see the commit, look for it in mess/. */
+      old = msg_find(id);
+      if (old && !old->committed && !old->committing) {
+        fn.len = 0;
+        while (!qfile_name(&fn, "mess", id, auto_split) || !stralloc_0(&fn)) nomem();
+        if (stat(fn.s, &st) == 0 && (uint64_t)st.st_size == old->msglen) {
+          old->committed = 1;
+          msg_count(old);
+          sched_msg(old, recent);
+        }
+      }
+      return 0;
+    }
     logs("warning: unable to open ");
     logs(fn.s);
     logs("\n");
@@ -865,7 +924,7 @@ static int todo_one(unsigned long id)
   if (r == 0) {
     /* Cut already but not moved (a crash between the two): finish it. */
     if (old && !old->committed && (uint64_t)st.st_size == old->msglen) {
-      if (!old->committing) { old->committing = 1; clean_send('C', id, (unsigned long)old->msglen); }
+      if (!old->committing) { old->committing = 1; clean_send('C', old, id, (unsigned long)old->msglen); }
       return 0;
     }
     logs("warning: ");
@@ -896,14 +955,10 @@ static int todo_one(unsigned long id)
     }
     if (old && !old->committed && old->birth == (time_t)qtime && old->pid == pid && old->msglen == msglen) {
       /* Journaled before a crash, not yet committed: just commit it. */
-      if (!old->committing) { old->committing = 1; clean_send('C', id, (unsigned long)msglen); }
+      if (!old->committing) { old->committing = 1; clean_send('C', old, id, (unsigned long)msglen); }
       return 0;
     }
-    if (old) {
-      /* The number of a message long gone, reused by the filesystem. */
-      msg_unlink(old);
-      msg_free(old);
-    }
+    if (old) msg_bury(old); /* its number was reused: it is gone */
     while (!(m = calloc(1, sizeof *m))) nomem();
     m->id = id;
     m->birth = (time_t)qtime;
@@ -969,7 +1024,7 @@ static void todo_do(void)
   for (k = 0; k < ncommitting; ++k) {
     struct msg *m = committinglist[k];
     m->committing = 1;
-    clean_send('C', m->id, (unsigned long)m->msglen);
+    clean_send('C', m, m->id, (unsigned long)m->msglen);
   }
 }
 
@@ -1056,7 +1111,7 @@ static void finish_one(struct msg *m)
   logn(m->id);
   logs("\n");
   m->removing = 1;
-  clean_send('R', m->id, 0);
+  clean_send('R', m, m->id, 0);
 }
 
 static void finish_do(void)
@@ -1065,7 +1120,7 @@ static void finish_do(void)
   while ((e = prioq_min(&retryfinish)) && e->when <= recent) {
     struct msg *m = e->item;
     prioq_delmin(&retryfinish);
-    sched_done(m);
+    if (!m->dead) sched_done(m);
   }
   while (donehead) {
     struct msg *m = donehead;
@@ -1084,7 +1139,7 @@ static void clean_answer(char a)
   op = cleanq[cleanhead];
   cleanhead = (cleanhead + 1) % cleansize;
   --cleancount;
-  m = msg_find(op.id);
+  m = op.m; /* never by number: the number may belong to a newer message */
   switch (op.type) {
     case 'C':
     case 'T':
@@ -1228,14 +1283,14 @@ static void recover_mess(void)
             /* The cut did not reach the disk before a crash: redo it
              * before any delivery reads the file. */
             m->committing = 1;
-            clean_send('T', id, (unsigned long)m->msglen);
+            clean_send('T', m, id, (unsigned long)m->msglen);
           } else
             m->committed = 1;
         } else if (st.st_mtime + OSSIFIED < recent) {
           logs("warning: removing message ");
           logn(id);
           logs(" from mess/: it has no envelope\n");
-          clean_send('R', id, 0);
+          clean_send('R', 0, id, 0);
         }
       }
       stralloc_free(&fn);
@@ -1334,6 +1389,13 @@ int main(void)
   if (lock_exnb(fd) == -1) die_start("qmail-send is already running");
   fd_coe(fd);
 
+  /* qmail-clean says '+' once no earlier qmail-clean is still at work. */
+  {
+    char hello;
+    ssize_t r;
+    do r = read(FDFROMCLEAN, &hello, 1); while (r == -1 && errno == EINTR);
+    if (r != 1 || hello != '+') die_start("qmail-clean did not say hello");
+  }
   for (c = 0; c < CHANNELS; ++c) {
     spawn_ceiling(c);
     while (!(dels[c] = calloc(concurrency[c] ? concurrency[c] : 1, sizeof *dels[c]))) nomem();
@@ -1362,7 +1424,7 @@ int main(void)
         if (m->committed) sched_msg(m, recent);
   }
   del_status();
-  clean_send('P', 0, 0); /* leftovers of crashed qmail-queues, now and then every SLEEP_CLEANUP */
+  clean_send('P', 0, 0, 0); /* leftovers of crashed qmail-queues, now and then every SLEEP_CLEANUP */
   nextcleanup = recent + SLEEP_CLEANUP;
   nextorphans = recent + 60;
 
@@ -1385,7 +1447,7 @@ int main(void)
       finish_do();
       for (c = 0; c < CHANNELS; ++c) pass_do(c);
       if (recent >= nexttodoscan) todo_scan();
-      if (recent >= nextcleanup) { clean_send('P', 0, 0); nextcleanup = recent + SLEEP_CLEANUP; }
+      if (recent >= nextcleanup) { clean_send('P', 0, 0, 0); nextcleanup = recent + SLEEP_CLEANUP; }
       if (recent >= nextorphans) { orphans_apply(0); nextorphans = recent + 60; }
     }
     if (journal_flush(&journal) == -1) logs("warning: trouble writing the journal\n");
@@ -1455,6 +1517,9 @@ int main(void)
         todo_scan();
       }
     }
+    /* Results are on record before anything else can happen: a kill now
+     * must not make these deliveries happen again. */
+    if (journal_flush(&journal) == -1) logs("warning: trouble writing the journal\n");
   }
   if (journal_sync(&journal) == -1) logs("warning: trouble writing the journal\n");
   logs("status: exiting\n");

@@ -30,11 +30,12 @@
 #define SPAWN_MAXOUTPUT 65536
 
 struct job {
-  int used;
+  int used;           /* 1 running, 2 finished: result sent, not yet acknowledged */
   pid_t pid;          /* 0 once reaped */
   int wstat;
   int fdin;           /* read end of the child's output; -1 once closed */
   stralloc output;
+  stralloc result;    /* kept until acknowledged */
   unsigned long id;
   unsigned long idx;
   time_t deadline;
@@ -48,6 +49,7 @@ static unsigned long timeout;
 static uid_t queueuid;
 
 static int reading = 1;           /* qmail-send is still there */
+static int mutexfd = -1;          /* lock/<name>mutex, held while a new spawner must wait */
 static int orphanfd = -1;         /* results file once qmail-send is gone */
 static stralloc orphanfn = STRALLOC_ZERO;
 
@@ -68,38 +70,59 @@ static void sigchld(int sig)
 
 /* qmail-send is gone: from now on results go to queue/orphans/, under a
  * lock that the next qmail-send waits for. */
+static void orphan_write(const struct job *j, const stralloc *result);
+
 static void orphan_start(void)
 {
   char num[FMT_ULONG];
+  unsigned long i;
   reading = 0;
   if (orphanfd != -1 || !njobs) return;
+  orphanfn.len = 0;
   if (!stralloc_copys(&orphanfn, "queue/orphans/") || !stralloc_cats(&orphanfn, ops->name)
       || !stralloc_append(&orphanfn, '.') || !stralloc_catb(&orphanfn, num, fmt_ulong(num, (unsigned long)getpid()))
       || !stralloc_0(&orphanfn))
     return;
   orphanfd = open(orphanfn.s, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
-  if (orphanfd == -1) return; /* then these deliveries may happen twice: nothing worse */
-  if (lock_ex(orphanfd) == -1) { close(orphanfd); orphanfd = -1; }
+  /* Without the file these deliveries may happen twice: nothing worse. */
+  if (orphanfd != -1 && lock_ex(orphanfd) == -1) { close(orphanfd); orphanfd = -1; }
+  /* Results qmail-send may never have recorded. */
+  for (i = 0; i < auto_spawn; ++i)
+    if (jobs[i].used == 2) {
+      orphan_write(&jobs[i], &jobs[i].result);
+      jobs[i].used = 0;
+      --njobs;
+    }
+  /* The orphans file is there and locked: a new spawner (and so a new
+   * qmail-send) may start now, and will wait on that file instead. */
+  if (mutexfd != -1) { close(mutexfd); mutexfd = -1; }
 }
 
-static void result_send(unsigned long delnum, const struct job *j, const stralloc *result)
+static void orphan_write(const struct job *j, const stralloc *result)
+{
+  stralloc rec = STRALLOC_ZERO;
+  if (orphanfd == -1) return;
+  if (stralloc_catulong(&rec, j->id) && stralloc_0(&rec) && stralloc_catulong(&rec, j->idx) && stralloc_0(&rec)
+      && stralloc_cat(&rec, result) && stralloc_0(&rec))
+    commit_writeall(orphanfd, rec.s, rec.len);
+  stralloc_free(&rec);
+}
+
+/* 1 if qmail-send got it (the slot then waits for the acknowledgement),
+ * 0 if it went to the orphans file. */
+static int result_send(unsigned long delnum, const struct job *j, const stralloc *result)
 {
   char num[FMT_ULONG];
   if (reading) {
     int bad = buffer_put(&out, num, fmt_ulong(num, delnum)) == -1 || buffer_put(&out, "", 1) == -1
            || buffer_put(&out, result->s, result->len) == -1 || buffer_put(&out, "", 1) == -1
            || buffer_flush(&out) == -1;
-    if (!bad) return;
+    if (!bad) return 1;
     out.p = 0;
     orphan_start();
   }
-  if (orphanfd != -1) {
-    stralloc rec = STRALLOC_ZERO;
-    if (stralloc_catulong(&rec, j->id) && stralloc_0(&rec) && stralloc_catulong(&rec, j->idx) && stralloc_0(&rec)
-        && stralloc_cat(&rec, result) && stralloc_0(&rec))
-      commit_writeall(orphanfd, rec.s, rec.len);
-    stralloc_free(&rec);
-  }
+  orphan_write(j, result);
+  return 0;
 }
 
 static void result_now(unsigned long delnum, unsigned long id, unsigned long idx, const char *text)
@@ -141,9 +164,16 @@ static void job_finish(unsigned long delnum)
   }
   if (j->timedout) spawner_timedout(&result, timeout);
   else ops->report(&result, j->wstat, j->output.s ? j->output.s : "", j->output.len);
-  result_send(delnum, j, &result);
-  stralloc_free(&result);
   j->output.len = 0;
+  if (result_send(delnum, j, &result)) {
+    /* Kept until qmail-send says it is on record: if qmail-send dies
+     * first, the result goes to the orphans file (orphan_start). */
+    stralloc_free(&j->result);
+    j->result = result;
+    j->used = 2;
+    return;
+  }
+  stralloc_free(&result);
   j->used = 0;
   --njobs;
 }
@@ -171,6 +201,7 @@ static void command_do(void)
     return;
   }
   j = &jobs[delnum];
+  if (j->used == 2) { j->used = 0; --njobs; } /* qmail-send moved on: it has the result */
   if (j->used) { result_now(delnum, id, idx, "ZInternal error: delnum in use. (#4.3.5)\n"); return; }
   if (!strchr(field[4].s, '@')) { result_now(delnum, id, idx, "DSorry, address must include host name. (#5.1.3)\n"); return; }
 
@@ -231,6 +262,15 @@ static void commands_read(void)
       continue;
     }
     if (!stralloc_0(f)) toolong = 1;
+    if (stage == 0 && f->s[0] == 'a') { /* an acknowledgement */
+      unsigned long delnum;
+      if (scan_whole_ulong(f->s + 1, auto_spawn - 1, &delnum) && jobs[delnum].used == 2) {
+        jobs[delnum].used = 0;
+        --njobs;
+      }
+      f->len = 0;
+      continue;
+    }
     if (++stage < 5) continue;
     command_do();
     for (stage = 0; stage < 5; ++stage) field[stage].len = 0;
@@ -248,7 +288,7 @@ static void reap(void)
   unsigned long i;
   while ((pid = waitpid(-1, &wstat, WNOHANG)) > 0)
     for (i = 0; i < auto_spawn; ++i)
-      if (jobs[i].used && jobs[i].pid == pid) {
+      if (jobs[i].used == 1 && jobs[i].pid == pid) {
         jobs[i].pid = 0;
         jobs[i].wstat = wstat;
         job_finish(i);
@@ -281,6 +321,16 @@ void spawner_run(const struct spawner_ops *o, unsigned long t)
   sig_ignore(SIGPIPE);
   sig_catch(SIGCHLD, sigchld);
 
+  /* Wait until a spawner left over from a killed qmail-send has put its
+   * results where the new qmail-send will find them (orphan_start). */
+  {
+    stralloc fn = STRALLOC_ZERO;
+    if (stralloc_cats(&fn, "queue/lock/") && stralloc_cats(&fn, ops->name) && stralloc_cats(&fn, "mutex") && stralloc_0(&fn)) {
+      mutexfd = open(fn.s, O_WRONLY | O_CLOEXEC);
+      if (mutexfd != -1 && lock_ex(mutexfd) == -1) { close(mutexfd); mutexfd = -1; }
+    }
+    stralloc_free(&fn);
+  }
   if (buffer_put(&out, num, fmt_ulong(num, auto_spawn)) == -1 || buffer_putflush(&out, "", 1) == -1) _exit(111);
 
   for (;;) {
@@ -292,7 +342,7 @@ void spawner_run(const struct spawner_ops *o, unsigned long t)
     pfd[n].fd = selfpipe[0]; pfd[n].events = POLLIN; slot[n++] = (unsigned long)-2;
     for (i = 0; i < auto_spawn; ++i) {
       struct job *j = &jobs[i];
-      if (!j->used) continue;
+      if (j->used != 1) continue;
       if (j->pid && !j->timedout) {
         if (j->deadline <= now) {
           /* The child made itself a process group: stop all of it. */
@@ -321,7 +371,7 @@ void spawner_run(const struct spawner_ops *o, unsigned long t)
         struct job *j = &jobs[slot[i]];
         char buf[4096];
         ssize_t got;
-        if (!j->used || j->fdin == -1) continue;
+        if (j->used != 1 || j->fdin == -1) continue;
         got = read(j->fdin, buf, sizeof buf);
         if (got > 0) {
           if (j->output.len < SPAWN_MAXOUTPUT) stralloc_catb(&j->output, buf, (size_t)got);

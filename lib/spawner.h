@@ -11,18 +11,24 @@
  *   at start, spawner to qmail-send:  <ceiling> NUL
  *   qmail-send to spawner:            <delnum> NUL <id> NUL <index> NUL <sender> NUL <recip> NUL
  *   spawner to qmail-send:            <delnum> NUL <K|Z|D><report> NUL
+ *   qmail-send to spawner:            a<delnum> NUL   (the result is in the journal)
  *
  * delnum, id and index are decimal. The message is queue/mess/<id%split>/<id>
  * (relative to QMAILHOME). The ceiling is conf-spawn: qmail-send runs at
  * most that many deliveries at once on this spawner.
  *
- * When qmail-send goes away (end of file on descriptor 0, or a broken
- * pipe on 1) while deliveries are still running, their results are not
- * lost: the spawner writes them, as <id> NUL <index> NUL <result> NUL, to
- * queue/orphans/<name>.<pid>, holding an exclusive lock on that file until
- * its last delivery has finished, and qmail-send applies them when it
- * starts again. So a killed qmail-send does not make a delivery happen
- * twice. */
+ * A slot stays busy until qmail-send acknowledges its result, which it
+ * does once the result is in its journal. When qmail-send goes away (end
+ * of file on descriptor 0, or a broken pipe on 1), no result is lost:
+ * those not acknowledged (still in the pipe, or read but not recorded)
+ * and those of deliveries still running are written, as
+ * <id> NUL <index> NUL <result> NUL, to queue/orphans/<name>.<pid>, under
+ * an exclusive lock held until the last delivery has finished, and
+ * qmail-send applies them when it starts again. A spawner holds
+ * queue/lock/<name>mutex until then, and a new one waits for that lock
+ * before it says hello, so the new qmail-send never looks for orphans
+ * too early. So a killed qmail-send does not make a finished delivery
+ * happen twice. */
 
 struct spawner_ops {
   const char *name;     /* "lspawn", "rspawn": the orphans file name */
