@@ -179,3 +179,237 @@ def cdb_read(path):
         return found
 
     return records, lookup
+
+
+# ---- a running qmail-send on the test instance ----
+
+import glob
+import pwd
+import shutil
+import signal
+import tempfile
+import time
+
+
+def delivery_uid():
+    """The uid deliveries run as in tests: nobody when the tests run as
+    root (qmail-lspawn never delivers as root), else the current user."""
+    return pwd.getpwnam("nobody").pw_uid if is_root() else os.getuid()
+
+
+def delivery_gid():
+    return pwd.getpwnam("nobody").pw_gid if is_root() else os.getgid()
+
+
+def wait_for(cond, timeout=60, step=0.05):
+    """Polls cond() until it is true or timeout seconds pass; returns its
+    last value. Tests wait for effects, never for fixed times."""
+    deadline = time.time() + timeout
+    while True:
+        v = cond()
+        if v or time.time() > deadline:
+            return v
+        time.sleep(step)
+
+
+_systems = []
+
+
+def _cleanup_systems():
+    for s in list(_systems):
+        s.cleanup()
+
+
+import atexit  # noqa: E402
+atexit.register(_cleanup_systems)
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, lambda *a: sys.exit(1))
+
+
+class System:
+    """The test instance with qmail-send running: control files, users with
+    homes and Maildirs, injection, and the log. Everything it starts it
+    stops by pid; everything it writes is under one temporary directory or
+    the instance."""
+
+    def __init__(self, controls=None, users=("alice", "bob", "postmaster"), env=None, defaultdelivery="./Maildir/"):
+        self.top = tempfile.mkdtemp(prefix="quail-sys-")
+        os.chmod(self.top, 0o755)
+        self.uid, self.gid = delivery_uid(), delivery_gid()
+        self.homes = {}
+        self.env = env or {}
+        self.defaultdelivery = defaultdelivery
+        self.proc = None
+        self.logfile = os.path.join(self.top, "send.log")
+        _systems.append(self)
+        clear_whole_queue()
+        self.write_controls(controls or {})
+        self.users = []
+        for u in users:
+            self.add_user(u)
+        self.write_assign()
+
+    # -- setup --
+    def write_controls(self, controls):
+        cdir = os.path.join(ROOT, "control")
+        for f in os.listdir(cdir):
+            os.unlink(os.path.join(cdir, f))
+        base = {"me": "test.example", "locals": "test.example\nlocalhost"}
+        base.update(controls)
+        for k, v in base.items():
+            if v is not None:
+                with open(os.path.join(cdir, k), "w") as f:
+                    f.write(v + "\n" if v and not v.endswith("\n") else v)
+
+    def add_user(self, name, home=None):
+        home = home or os.path.join(self.top, "home-" + name)
+        os.makedirs(os.path.join(home, "Maildir", "new"))
+        os.makedirs(os.path.join(home, "Maildir", "cur"))
+        os.makedirs(os.path.join(home, "Maildir", "tmp"))
+        for d, _, files in os.walk(home):
+            os.chown(d, self.uid, self.gid)
+        os.chmod(home, 0o755)
+        self.homes[name] = home
+        self.users.append(name)
+        return home
+
+    def write_assign(self, extra=""):
+        # "=user" and "+user-" lines, as qmail-pw2u writes them
+        lines = []
+        for u in self.users:
+            who = (u, pwd.getpwuid(self.uid).pw_name, self.uid, self.gid, self.homes[u])
+            lines.append("=%s:%s:%d:%d:%s:::" % who)
+            lines.append("+%s-:%s:%d:%d:%s:-::" % who)
+        with open(os.path.join(ROOT, "users", "assign"), "w") as f:
+            f.write("\n".join(lines) + "\n" + extra + ".\n")
+        subprocess.run([os.path.join(BIN, "qmail-newu")], check=True, env=self.plainenv())
+
+    def dotqmail(self, user, name, text, mode=0o644):
+        """Writes ~user/.qmail-name (name "" for ~user/.qmail)."""
+        p = os.path.join(self.homes[user], ".qmail" + ("-" + name if name else ""))
+        with open(p, "w") as f:
+            f.write(text)
+        os.chown(p, self.uid, self.gid)
+        os.chmod(p, mode)
+        return p
+
+    def plainenv(self):
+        return {"PATH": BIN + ":/usr/bin:/bin", "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
+                "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+
+    # -- running --
+    def start(self):
+        env = self.plainenv()
+        env.update(self.env)
+        self.log = open(self.logfile, "ab")
+        self.proc = subprocess.Popen([os.path.join(BIN, "qmail-start"), self.defaultdelivery],
+                                     cwd="/", env=env, stdout=self.log, stderr=self.log,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self._sid = self.proc.pid  # a new session: its id is qmail-start's pid
+        if not wait_for(lambda: "status: local" in self.logtext(), 30):
+            raise RuntimeError("qmail-send did not start: " + self.logtext())
+        return self
+
+    def logtext(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def signal(self, sig):
+        if self.proc:
+            self.proc.send_signal(sig)
+
+    def stop(self, timeout=60):
+        """SIGTERM, as daemontools would; returns qmail-send's exit code."""
+        if not self.proc:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill_all()
+            rc = None
+        self.wait_helpers_gone()
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def kill9(self):
+        """SIGKILL to qmail-send alone, as a crash would."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+        self.log.close()
+
+    def helpers(self):
+        """Pids of the helpers qmail-start started (same session)."""
+        out = []
+        for p in glob.glob("/proc/[0-9]*"):
+            try:
+                with open(p + "/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(p + "/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if self.sid is not None and int(fields[3]) == self.sid and b"bin/qmail-" in cmd:
+                out.append(int(p.split("/")[-1]))
+        return out
+
+    @property
+    def sid(self):
+        return getattr(self, "_sid", None)
+
+    def wait_helpers_gone(self, timeout=60):
+        return wait_for(lambda: not self.helpers(), timeout)
+
+    def kill_all(self):
+        for pid in self.helpers():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def inject(self, message, sender, rcpts, prog=None):
+        env = b"F" + sender.encode() + b"\0" + b"".join(b"T" + r.encode() + b"\0" for r in rcpts) + b"\0"
+        return qmail_queue(message, env, prog=prog, env=self.plainenv())
+
+    def maildir(self, user, sub="new"):
+        d = os.path.join(self.homes[user], "Maildir", sub)
+        return sorted(os.path.join(d, f) for f in os.listdir(d))
+
+    def messages(self, user):
+        out = []
+        for p in self.maildir(user):
+            with open(p, "rb") as f:
+                out.append(f.read())
+        return out
+
+    def wait_messages(self, user, n, timeout=60):
+        return wait_for(lambda: len(self.maildir(user)) >= n, timeout)
+
+    def queue_empty(self):
+        return not queue_files(ROOT, "todo") and not queue_files(ROOT, "mess")
+
+    def cleanup(self):
+        if self.proc:
+            self.kill_all()
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+        if self in _systems:
+            _systems.remove(self)
+        shutil.rmtree(self.top, ignore_errors=True)
+        clear_whole_queue()
+
+
+def clear_whole_queue(root=ROOT):
+    """Empties the instance's queue, journal and orphans (no qmail-send may
+    be running)."""
+    for sub in ("todo", "mess", "pid", "orphans"):
+        for p in queue_files(root, sub):
+            os.unlink(p)
+    for p in glob.glob(os.path.join(root, "queue", "state", "*")):
+        os.unlink(p)

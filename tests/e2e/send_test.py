@@ -1,0 +1,433 @@
+"""qmail-start, qmail-send, qmail-lspawn, qmail-rspawn, qmail-clean,
+qmail-getpw, qmail-qread, qmail-qstat: the queue, end to end, on the test
+instance with the real qmail-local and a fake qmail-remote.
+
+Not tested here: the real qmail-remote (the remote-delivery issue), the
+SMTP side (qmail-smtpd's issue); the 36-hour removal of an orphaned
+message file is tested by giving it an old mtime, not by waiting.
+"""
+
+import email
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import quail  # noqa: E402
+from quail import check, check_eq, ROOT, BIN, wait_for  # noqa: E402
+
+FAKE_REMOTE = r"""#!/bin/sh
+# fake qmail-remote: host sender recip; message on stdin
+d=@DIR@
+n=$$
+cat > "$d/remote.$n.msg"
+printf '%s\n%s\n%s\n' "$1" "$2" "$3" > "$d/remote.$n.args"
+case "$3" in
+  *hard*) printf 'hSorry, I do not like recipient (#5.1.1)\n\0Dgiving up\n\0' ;;
+  *soft*) printf 'sSorry, try again later (#4.4.1)\n\0Zlater\n\0' ;;
+  *) printf 'r%s accepted\n\0Kdone\n\0' "$3" ;;
+esac
+"""
+
+
+def msg(subject, body=b"body\n", extra=b""):
+    return b"From: someone\nSubject: " + subject.encode() + b"\n" + extra + b"\n" + body
+
+
+def new_system(controls=None, users=("alice", "bob", "postmaster"), env=None):
+    s = quail.System(controls=controls, users=users, env=env)
+    remote = os.path.join(s.top, "qmail-remote")
+    with open(remote, "w") as f:
+        f.write(FAKE_REMOTE.replace("@DIR@", s.top))
+    os.chmod(remote, 0o755)
+    s.env.setdefault("QMAILREMOTE", remote)
+    return s
+
+
+def remote_deliveries(s):
+    out = []
+    for f in sorted(os.listdir(s.top)):
+        if f.endswith(".args"):
+            with open(os.path.join(s.top, f)) as a:
+                args = a.read().split("\n")[:3]
+            with open(os.path.join(s.top, f[:-5] + ".msg"), "rb") as m:
+                out.append((args, m.read()))
+    return out
+
+
+def log_lines(s, pattern):
+    return [l for l in s.logtext().splitlines() if re.search(pattern, l)]
+
+
+def test_basic():
+    s = new_system()
+    try:
+        s.start()
+        rc = s.inject(msg("hello"), "bob@example.org", ["alice@test.example"])
+        check_eq(rc, 0, "a message is queued")
+        check(s.wait_messages("alice", 1), "it is delivered into alice's Maildir/new")
+        m = s.messages("alice")[0]
+        check(m.startswith(b"Return-Path: <bob@example.org>\nDelivered-To: alice@test.example\nReceived: (qmail "),
+              "Return-Path and Delivered-To come first, then qmail-queue's Received line", repr(m[:120]))
+        check(m.endswith(b"Subject: hello\n\nbody\n"), "then the message, unchanged")
+        check(wait_for(s.queue_empty, 30), "the queue is empty afterwards (todo/ and mess/)")
+        log = s.logtext()
+        for pat in (r"^new msg \d+$", r"^info msg \d+: bytes \d+ from <bob@example.org> qp \d+ uid \d+$",
+                    r"^starting delivery \d+: msg \d+ to local alice@test.example$",
+                    r"^delivery \d+: success: did_1\+0\+0/$", r"^status: local 1/10 remote 0/20$",
+                    r"^end msg \d+$"):
+            check(re.search(pat, log, re.M), "the log has qmail-log(5)'s line " + pat, log)
+        st = os.stat(s.maildir("alice")[0])
+        check_eq((st.st_uid, oct(st.st_mode & 0o777)), (s.uid, oct(0o600)),
+                 "the file belongs to the recipient's user, mode 0600")
+        check_eq(s.maildir("alice", "tmp"), [], "nothing is left in Maildir/tmp")
+        check_eq(s.stop(), 0, "SIGTERM: qmail-send exits 0")
+        check("status: exiting" in s.logtext(), "and logs 'status: exiting'")
+        check(not s.helpers(), "qmail-lspawn, qmail-rspawn and qmail-clean are gone too")
+    finally:
+        s.cleanup()
+
+
+def test_routing():
+    s = new_system(controls={
+        "locals": "test.example\nlocalhost",
+        "virtualdomains": "joe@single.example:vu\nvd.example:vd\n.wild.example:wd\nexcept.vd.example:\n:catchall",
+        "percenthack": "test.example",
+        "envnoathost": "test.example",
+    })
+    try:
+        # Each virtual prepend is a wildcard assignment to alice's home,
+        # whose .qmail-default files record where mail arrived.
+        extra = "".join("+%s-:%s:%d:%d:%s:-::\n" % (p, "x", s.uid, s.gid, s.homes["alice"])
+                        for p in ("vu", "vd", "wd", "catchall"))
+        s.write_assign(extra)
+        s.dotqmail("alice", "default", "./Maildir/\n")
+        s.start()
+        cases = [
+            ("alice", "envnoathost: an address without @ is local", "alice"),
+            ("alice%test.example@test.example", "percenthack: user%host@domain becomes user@host", "alice"),
+            ("joe@single.example", "virtualdomains: an address entry", "vu-joe@single.example"),
+            ("ann@vd.example", "virtualdomains: a domain entry", "vd-ann@vd.example"),
+            ("ann@deep.wild.example", "virtualdomains: a .wildcard entry", "wd-ann@deep.wild.example"),
+            ("ann@other.example", "virtualdomains: the catch-all entry", "catchall-ann@other.example"),
+        ]
+        for i, (rcpt, name, want) in enumerate(cases):
+            s.inject(msg("route %d" % i), "bob@example.org", [rcpt])
+        check(s.wait_messages("alice", len(cases)), "every routed message arrives", s.logtext())
+        got = {}
+        for m in s.messages("alice"):
+            subj = re.search(rb"Subject: route (\d+)", m)
+            dt = re.search(rb"^Delivered-To: (.*)$", m, re.M)
+            if subj and dt:
+                got[int(subj.group(1))] = dt.group(1).decode()
+        for i, (rcpt, name, want) in enumerate(cases):
+            check_eq(got.get(i), want if "@" in want else want + "@test.example", name)
+        # the exception: an empty prepend makes it remote
+        s.inject(msg("exception"), "bob@example.org", ["ann@except.vd.example"])
+        check(wait_for(lambda: remote_deliveries(s), 30), "virtualdomains: an empty prepend is an exception (remote)")
+        if remote_deliveries(s):
+            args, body = remote_deliveries(s)[0]
+            check_eq(args, ["except.vd.example", "bob@example.org", "ann@except.vd.example"],
+                     "qmail-remote gets host, sender, recipient")
+            check(body.endswith(b"Subject: exception\n\nbody\n"), "and exactly the message on stdin")
+        # SIGHUP rereads locals: except.vd.example becomes local
+        with open(os.path.join(ROOT, "control", "locals"), "a") as f:
+            f.write("except.vd.example\n")
+        s.write_assign(extra + "=ann:x:%d:%d:%s:::\n" % (s.uid, s.gid, s.homes["bob"]))
+        s.signal(signal.SIGHUP)
+        time.sleep(0.5)
+        s.inject(msg("after hup"), "bob@example.org", ["ann@except.vd.example"])
+        check(s.wait_messages("bob", 1), "after SIGHUP, a domain added to locals is delivered locally")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+def test_lookup():
+    s = new_system()
+    try:
+        # uid 0 in users/assign: never delivered
+        s.write_assign("=rooty:root:0:0:%s:::\n" % s.homes["alice"])
+        s.start()
+        s.inject(msg("to root"), "bob@example.org", ["rooty@test.example"])
+        check(wait_for(lambda: log_lines(s, r"deferral: Not_allowed_to_perform_deliveries_as_root"), 30),
+              "a user with uid 0 is never delivered to (deferral)", s.logtext())
+        # qmail-getpw: a system account not in users/cdb
+        if quail.is_root():
+            home = os.path.join(s.top, "home-qtgetpw")
+            subprocess.run(["userdel", "qtgetpw"], capture_output=True)
+            subprocess.run(["useradd", "-M", "-d", home, "-s", "/bin/false", "qtgetpw"], check=True)
+            try:
+                pw = quail.pwd.getpwnam("qtgetpw")
+                for sub in ("", "Maildir", "Maildir/new", "Maildir/cur", "Maildir/tmp"):
+                    os.makedirs(os.path.join(home, sub), exist_ok=True)
+                    os.chown(os.path.join(home, sub), pw.pw_uid, pw.pw_gid)
+                s.inject(msg("getpw"), "bob@example.org", ["qtgetpw@test.example"])
+                new = os.path.join(home, "Maildir", "new")
+                check(wait_for(lambda: os.listdir(new), 30), "qmail-getpw: an account not in users/cdb gets its mail",
+                      s.logtext())
+                if os.listdir(new):
+                    st = os.stat(os.path.join(new, os.listdir(new)[0]))
+                    check_eq(st.st_uid, pw.pw_uid, "delivered as that account")
+            finally:
+                subprocess.run(["userdel", "qtgetpw"], capture_output=True)
+        else:
+            quail.skip("qmail-getpw", "needs root to create an account")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+def test_bounces():
+    s = new_system(controls={"bouncefrom": "MAILER-DAEMON", "bouncehost": "bounce.test.example",
+                             "doublebounceto": "postmaster", "doublebouncehost": "test.example"})
+    try:
+        s.dotqmail("bob", "", "|echo 'Sorry, no thanks. (#5.7.1)'; exit 100\n")
+        s.start()
+        s.inject(msg("will bounce"), "alice@test.example", ["bob@test.example"])
+        check(s.wait_messages("alice", 1), "the sender gets a bounce", s.logtext())
+        b = s.messages("alice")[0] if s.messages("alice") else b""
+        check(re.search(rb"^Return-Path: <>$", b, re.M), "the bounce's envelope sender is empty")
+        check(re.search(rb"^From: MAILER-DAEMON@bounce.test.example$", b, re.M), "From: bouncefrom@bouncehost")
+        check(re.search(rb"^Subject: failure notice$", b, re.M), "Subject: failure notice")
+        parsed = email.message_from_bytes(b.split(b"\n", 2)[2] if b else b"")
+        check_eq(parsed.get_content_type(), "multipart/report", "it is a multipart/report")
+        parts = parsed.get_payload() if parsed.is_multipart() else []
+        types = [p.get_content_type() for p in parts]
+        check_eq(types[:3], ["text/plain", "message/delivery-status", "message/rfc822"],
+                 "text/plain, message/delivery-status, message/rfc822")
+        if parts:
+            text = parts[0].get_payload(decode=True) or b""
+            check(text.startswith(b"Hi. This is the qmail-send program at bounce.test.example.\n"
+                                  b"I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+                                  b"This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+                                  b"<bob@test.example>:\nSorry, no thanks. (#5.7.1)\n"),
+                  "the first part is qmail's QSBMF text, word for word", repr(text[:300]))
+            check(b"--- Below this line is a copy of the message.\n" in text, "with the QSBMF end marker")
+            ds = str(parts[1])
+            for field in ("Reporting-MTA: dns; test.example", "Final-Recipient: rfc822; bob@test.example",
+                          "Action: failed", "Status: 5.7.1", "Diagnostic-Code: x-unix; Sorry, no thanks. (#5.7.1)",
+                          "Arrival-Date: "):
+                check(field in ds, "the delivery-status part says " + field, ds)
+            check(b"Subject: will bounce" in b and b"Return-Path: <alice@test.example>" in b,
+                  "the original message follows, after its Return-Path")
+        check(log_lines(s, r"^bounce msg \d+ qp \d+$"), "the log has 'bounce msg N qp P'")
+
+        # A bounce that bounces goes to doublebounceto@doublebouncehost.
+        s.inject(msg("bounce of nothing"), "", ["bob@test.example"])
+        check(s.wait_messages("postmaster", 1), "a failed bounce goes to postmaster (double bounce)", s.logtext())
+        if s.messages("postmaster"):
+            d = s.messages("postmaster")[0]
+            check(re.search(rb"^Return-Path: <#@\[\]>$", d, re.M), "the double bounce's sender is #@[]")
+            check(b"I tried to deliver a bounce message to this address, but the bounce bounced!" in d,
+                  "with qmail's double-bounce wording")
+            check(b"--- Below this line is the original bounce." in d, "and the double-bounce end marker")
+        # A triple bounce is dropped.
+        s.inject(msg("triple"), "#@[]", ["bob@test.example"])
+        check(wait_for(lambda: log_lines(s, r"^triple bounce: discarding bounce/\d+$"), 30),
+              "a triple bounce is discarded and logged")
+        check(wait_for(s.queue_empty, 30), "the queue is empty after all that")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+def test_bounce_limits():
+    s = new_system(controls={"doublebounceto": "", "bouncemaxbytes": "1000"})
+    try:
+        s.dotqmail("bob", "", "|exit 100\n")
+        s.start()
+        s.inject(msg("big", body=b"x" * 5000 + b"\n", extra=b"X-Mark: header line\n"), "alice@test.example",
+                 ["bob@test.example"])
+        check(s.wait_messages("alice", 1), "a big message bounces", s.logtext())
+        if s.messages("alice"):
+            b = s.messages("alice")[0]
+            check(b"Content-Type: text/rfc822-headers" in b and b"X-Mark: header line" in b and b"x" * 100 not in b,
+                  "over bouncemaxbytes only its header is returned")
+        s.inject(msg("discard"), "", ["bob@test.example"])
+        check(wait_for(lambda: log_lines(s, r"^double bounce: discarding bounce/\d+$"), 30),
+              "an empty doublebounceto discards double bounces")
+        check(wait_for(s.queue_empty, 30), "and the queue empties")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+def test_retry_and_lifetime():
+    s = new_system(controls={"queuelifetime": "3"})
+    try:
+        flag = os.path.join(s.top, "ok-now")
+        s.dotqmail("bob", "", "|test -f %s || { echo 'not yet (#4.2.2)'; exit 111; }\n./Maildir/\n" % flag)
+        s.dotqmail("alice", "later", "|echo 'always later (#4.3.0)'; exit 111\n")
+        s.start()
+        s.inject(msg("retry me"), "alice@test.example", ["bob@test.example"])
+        check(wait_for(lambda: log_lines(s, r"deferral: not_yet_\(#4\.2\.2\)/"), 30), "a temporary failure is a deferral")
+        check_eq(s.maildir("bob"), [], "and nothing is delivered")
+        open(flag, "w").close()
+        os.chmod(flag, 0o644)
+        s.signal(signal.SIGALRM)
+        check(s.wait_messages("bob", 1), "SIGALRM retries it now, and it is delivered", s.logtext())
+        # queuelifetime 3: after that, a temporary failure is final
+        s.inject(msg("too old"), "bob@test.example", ["alice-later@test.example"])
+        check(wait_for(lambda: log_lines(s, r"deferral: always_later"), 30), "first a deferral")
+        time.sleep(4)
+        s.signal(signal.SIGALRM)
+        check(wait_for(lambda: log_lines(s, r"failure: always_later.*I'm_not_going_to_try_again"), 30),
+              "past queuelifetime the next deferral becomes a failure", s.logtext())
+        check(s.wait_messages("bob", 2), "and bounces")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+def test_concurrency():
+    s = new_system(controls={"concurrencylocal": "2"})
+    try:
+        s.dotqmail("bob", "", "|sleep 0.3\n./Maildir/\n")
+        s.start()
+        for i in range(8):
+            s.inject(msg("slow %d" % i), "alice@test.example", ["bob@test.example"])
+        check(s.wait_messages("bob", 8), "8 slow deliveries finish", s.logtext())
+        used = [int(m) for m in re.findall(r"status: local (\d+)/2 ", s.logtext() + " ")]
+        check(used and max(used) == 2, "concurrencylocal 2: at most 2 at once, and 2 are used", str(used))
+    finally:
+        s.stop()
+        s.cleanup()
+    s = new_system(controls={"concurrencylocal": "300"})
+    try:
+        # Every delivery waits for the flag, so all of them pile up at once,
+        # however slow this machine is; the test releases them after the peak.
+        flag = os.path.join(s.top, "release")
+        s.dotqmail("bob", "", "|while [ ! -f %s ]; do sleep 0.5; done\n./Maildir/\n" % flag)
+        envl = b"Falice@test.example\0Tbob@test.example\0\0"
+        for i in range(300):
+            quail.qmail_queue(msg("wide %d" % i), envl, env=s.plainenv())
+        s.start()
+        peak = wait_for(lambda: max([int(m) for m in re.findall(r"status: local (\d+)/300", s.logtext())] or [0]) >= 300, 120)
+        check(peak, "concurrencylocal 300: all 300 deliveries run at once (poll, not select)")
+        open(flag, "w").close()
+        check(s.wait_messages("bob", 300, 120), "all 300 are delivered")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+def test_verp_and_remote():
+    s = new_system()
+    try:
+        s.start()
+        s.inject(msg("verp"), "list-owner-@lists.example-@[]", ["alice@test.example", "x@remote.example", "hard@remote.example"])
+        check(s.wait_messages("alice", 1), "the local recipient gets it")
+        if s.messages("alice"):
+            check(s.messages("alice")[0].startswith(b"Return-Path: <list-owner-alice=test.example@lists.example>\n"),
+                  "VERP: -@[] senders become prefix-box=domain@host per recipient", repr(s.messages("alice")[0][:80]))
+        check(wait_for(lambda: len(remote_deliveries(s)) >= 2, 30), "the remote recipients are tried")
+        senders = {a[2]: a[1] for a, _ in remote_deliveries(s)}
+        check_eq(senders.get("x@remote.example"), "list-owner-x=remote.example@lists.example", "VERP for remote recipients too")
+        check(wait_for(lambda: log_lines(s, r"failure: Sorry,_I_do_not_like_recipient"), 30),
+              "qmail-remote's h report is a failure")
+        check(log_lines(s, r"success: x@remote.example_accepted/done/"), "its r report is a success")
+        # When the message is done, the bounce goes to the sender without
+        # its VERP tail, owner-@host, where ezmlm-return expects it.
+        check(wait_for(lambda: any(a[2] == "list-owner-@lists.example" for a, _ in remote_deliveries(s)), 30),
+              "the bounce of a VERP message goes to list-owner-@lists.example")
+
+        s.inject(msg("stays"), "someone@example.org", ["soft@remote.example", "hard2@remote.example", "alice@test.example"])
+        check(wait_for(lambda: log_lines(s, r"deferral: Sorry,_try_again_later"), 30), "its s report is a deferral")
+        check(wait_for(lambda: len(log_lines(s, r"failure: Sorry,_I_do_not_like")) >= 2, 30), "and the other fails")
+        check(s.wait_messages("alice", 2), "while the local copy is delivered")
+        time.sleep(0.5)
+        out = subprocess.run([os.path.join(BIN, "qmail-qread")], capture_output=True)
+        text = out.stdout.decode()
+        check_eq(out.returncode, 0, "qmail-qread runs", out.stderr.decode()[-500:])
+        check(re.search(r"^\d+ \w{3} \d{4} \d\d:\d\d:\d\d GMT  #\d+  \d+  <someone@example.org>  bouncing$", text, re.M),
+              "qmail-qread shows the message, its sender, and that it is bouncing", text)
+        check(re.search(r"^\tremote\tsoft@remote.example$", text, re.M), "qmail-qread: a recipient still to do", text)
+        check(re.search(r"^  done\tremote\thard2@remote.example$", text, re.M), "qmail-qread: a failed recipient is done", text)
+        check(re.search(r"^  done\tlocal\talice@test.example$", text, re.M), "qmail-qread: a delivered recipient is done", text)
+        q = subprocess.run([os.path.join(BIN, "qmail-qstat")], capture_output=True).stdout.decode()
+        check_eq(q, "messages in queue: 1\nmessages in queue but not yet preprocessed: 0\n", "qmail-qstat counts the queue")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+def test_timeout():
+    s = new_system(controls={"timeoutlocal": "2"})
+    try:
+        s.dotqmail("bob", "", "|sleep 1000\n")
+        s.start()
+        s.inject(msg("hangs"), "alice@test.example", ["bob@test.example"])
+        check(wait_for(lambda: log_lines(s, r"deferral: Delivery_took_more_than_2_seconds"), 30),
+              "a program that hangs is stopped after timeoutlocal and deferred", s.logtext())
+        out = subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True).stdout
+        check_eq(out, b"", "and its whole process group is gone")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+def test_cleanup_at_start():
+    s = new_system()
+    try:
+        old = time.time() - 200000
+        # a leftover named qmail-queue file and a message file without envelope
+        pidf = os.path.join(ROOT, "queue", "pid", "123.456.1")
+        open(pidf, "w").close()
+        os.utime(pidf, (old, old))
+        messf = os.path.join(ROOT, "queue", "mess", "0", "4600")
+        open(messf, "w").write("orphan")
+        os.utime(messf, (old, old))
+        young = os.path.join(ROOT, "queue", "mess", "1", "4601")
+        open(young, "w").write("young orphan")
+        s.start()
+        check(wait_for(lambda: not os.path.exists(messf), 30), "a message file without envelope, 36 hours old, is removed")
+        check(os.path.exists(young), "a younger one is left alone (qmail-queue may be writing it)")
+        check(wait_for(lambda: not os.path.exists(pidf), 30), "a stale pid/ file is removed")
+        os.unlink(young)
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+def test_burst():
+    """Upgrade 1: new messages are read in batches between deliveries, so
+    deliveries start long before a burst is preprocessed."""
+    s = new_system()
+    try:
+        s.stop() if s.proc else None
+        n = 3000
+        envl = b"Fbob@example.org\0Talice@test.example\0\0"
+        # fill todo/ while qmail-send is down, then start it
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            list(ex.map(lambda i: quail.qmail_queue(msg("burst %d" % i), envl, env=s.plainenv()), range(n)))
+        s.start()
+        check(s.wait_messages("alice", n, 300), "all %d messages of the burst are delivered" % n)
+        lines = s.logtext().splitlines()
+        first_delivery = next((i for i, l in enumerate(lines) if l.startswith("starting delivery")), None)
+        last_new = max((i for i, l in enumerate(lines) if l.startswith("new msg")), default=None)
+        check(first_delivery is not None and last_new is not None and first_delivery < last_new,
+              "deliveries start before the last new message is read")
+        check(wait_for(s.queue_empty, 60), "the queue ends empty")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+test_basic()
+test_routing()
+test_lookup()
+test_bounces()
+test_bounce_limits()
+test_retry_and_lifetime()
+test_timeout()
+test_verp_and_remote()
+test_cleanup_at_start()
+test_concurrency()
+test_burst()
+quail.done()
