@@ -1467,7 +1467,10 @@ int main(void)
     if (!flagexitasap) {
       for (c = 0; c < CHANNELS; ++c) {
         const struct prioq_elt *e = prioq_min(&heap[c]);
-        if (passhead[c] && used[c] < concurrency[c]) wake = recent;
+        /* With every slot busy, only a result can let more start: that
+         * is a descriptor to wait on, not a time (or we would spin). */
+        if (!spawnalive[c] || used[c] >= concurrency[c]) continue;
+        if (passhead[c]) wake = recent;
         if (e && e->when < wake) wake = e->when;
       }
       if (todolen || donehead) wake = recent;

@@ -297,6 +297,33 @@ def test_concurrency():
     finally:
         s.stop()
         s.cleanup()
+    # Messages waiting for a slot while every slot is busy: qmail-send waits
+    # for a result, it does not spin (it once polled with no timeout then).
+    s = new_system(controls={"concurrencylocal": "2"})
+    try:
+        flag = os.path.join(s.top, "release")
+        s.dotqmail("bob", "", "|while [ ! -f %s ]; do sleep 0.2; done\n./Maildir/\n" % flag)
+        s.start()
+        for i in range(6):
+            s.inject(msg("waiting %d" % i), "alice@test.example", ["bob@test.example"])
+        check(wait_for(lambda: len(re.findall(r"^new msg ", s.logtext(), re.M)) == 6
+                       and re.search(r"status: local 2/2 ", s.logtext() + " "), 60),
+              "busy slots: 2 deliveries run, 4 messages wait", s.logtext())
+
+        def cpu_ticks():
+            with open("/proc/%d/stat" % s.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])  # utime + stime
+        t0 = cpu_ticks()
+        time.sleep(3)
+        used = cpu_ticks() - t0
+        hz = os.sysconf("SC_CLK_TCK")
+        check(used < hz * 3 // 10, "busy slots: qmail-send uses no CPU while it waits (%d ticks in 3 s)" % used)
+        open(flag, "w").close()
+        check(s.wait_messages("bob", 6, 120), "busy slots: then all 6 are delivered")
+    finally:
+        s.stop()
+        s.cleanup()
     s = new_system(controls={"concurrencylocal": "300"})
     try:
         # Every delivery waits for the flag, so all of them pile up at once,
