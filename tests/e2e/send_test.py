@@ -156,6 +156,22 @@ def test_lookup():
         s.inject(msg("to root"), "bob@example.org", ["rooty@test.example"])
         check(wait_for(lambda: log_lines(s, r"deferral: Not_allowed_to_perform_deliveries_as_root"), 30),
               "a user with uid 0 is never delivered to (deferral)", s.logtext())
+        # A users/cdb that cannot be read (here: cut short, as a full disk
+        # or a bad copy leaves it; as root, file modes would not stop us)
+        # defers every local delivery; nothing is delivered by guesswork.
+        cdb = os.path.join(ROOT, "users", "cdb")
+        with open(cdb, "rb") as f:
+            good = f.read()
+        with open(cdb + ".tmp", "wb") as f:
+            f.write(good[:100])
+        os.rename(cdb + ".tmp", cdb)
+        s.inject(msg("cdb broken"), "bob@example.org", ["alice@test.example"])
+        check(wait_for(lambda: log_lines(s, r"deferral: Trouble_reading_users/cdb_in_qmail-lspawn"), 30),
+              "an unreadable users/cdb: a deferral, not a guess", s.logtext())
+        check_eq(s.messages("alice"), [], "an unreadable users/cdb: nothing delivered meanwhile")
+        s.write_assign()
+        s.signal(signal.SIGALRM)
+        check(s.wait_messages("alice", 1), "once users/cdb is good again, the message is delivered", s.logtext())
         # qmail-getpw: a system account not in users/cdb
         if quail.is_root():
             home = os.path.join(s.top, "home-qtgetpw")
