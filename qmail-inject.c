@@ -749,13 +749,9 @@ int main(int argc, char **argv)
       case 'n': flagqueue = 0; break;
       case 'N': flagqueue = 1; break;
       case 'f': dosender(g.arg); break;
-      default: {
-        char c[2];
-        c[0] = g.problem;
-        c[1] = 0;
-        strerr_warn("qmail-inject: ", g.missing ? "option requires an argument -- " : "illegal option -- ", c);
+      default:
+        sgetopt_warn(&g, "qmail-inject");
         die_usage();
-      }
     }
   argv += g.ind;
 

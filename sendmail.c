@@ -145,13 +145,9 @@ int main(int argc, char **argv)
           default: die_usage();
         }
         break;
-      default: {
-        char c[2];
-        c[0] = g.problem;
-        c[1] = 0;
-        strerr_warn("sendmail: ", g.missing ? "option requires an argument -- " : "illegal option -- ", c);
+      default:
+        sgetopt_warn(&g, "sendmail");
         die_usage();
-      }
     }
   argc -= g.ind;
   argv += g.ind;

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "strerr.h"
+
 int sgetopt(struct sgetopt *g, int argc, char *const *argv, const char *opts)
 {
   const char *s;
@@ -50,4 +52,12 @@ int sgetopt(struct sgetopt *g, int argc, char *const *argv, const char *opts)
 void sgetopt_skiprest(struct sgetopt *g, char *const *argv)
 {
   if (g->pos) g->pos += strlen(argv[g->ind] + g->pos);
+}
+
+void sgetopt_warn(const struct sgetopt *g, const char *prog)
+{
+  char c[2];
+  c[0] = g->problem;
+  c[1] = 0;
+  strerr_warn(prog, g->missing ? ": option requires an argument -- " : ": illegal option -- ", c);
 }

@@ -33,6 +33,11 @@ struct sgetopt {
  * its argument (problem and missing say which), or SGETOPT_END. */
 int sgetopt(struct sgetopt *g, int argc, char *const *argv, const char *opts);
 
+/* Says on standard error what was wrong with the option sgetopt just
+ * answered '?' for, as "prog: illegal option -- x" (or "option requires
+ * an argument -- x"), like qmail's getopt. */
+void sgetopt_warn(const struct sgetopt *g, const char *prog);
+
 /* Skips what is left of the current word (sendmail's -E and -J, which
  * take an optional attached argument). */
 void sgetopt_skiprest(struct sgetopt *g, char *const *argv);

@@ -2,6 +2,8 @@
  * not tested: argc smaller than the number of non-null argv entries
  * beyond what the table shows. */
 
+#include <unistd.h>
+
 #include "check.h"
 #include "sgetopt.h"
 #include "stralloc.h"
@@ -38,6 +40,27 @@ static const char *run(char **argv, const char *opts)
 
 #define A(...) ((char *[]){ "prog", __VA_ARGS__, 0 })
 
+/* What sgetopt_warn writes on descriptor 2 after sgetopt's '?' on argv. */
+static const char *warned(char **argv)
+{
+  static char buf[200];
+  struct sgetopt g = SGETOPT_INIT;
+  int argc = 0, pi[2], save;
+  ssize_t r;
+  while (argv[argc]) ++argc;
+  while (sgetopt(&g, argc, argv, "f:") != '?') continue;
+  fflush(stderr);
+  if (pipe(pi) == -1 || (save = dup(2)) == -1 || dup2(pi[1], 2) == -1) return "(no pipe)";
+  sgetopt_warn(&g, "prog");
+  dup2(save, 2);
+  close(save);
+  close(pi[1]);
+  r = read(pi[0], buf, sizeof buf - 1);
+  close(pi[0]);
+  buf[r > 0 ? r : 0] = 0;
+  return buf;
+}
+
 int main(void)
 {
   static const char *opts = "aAnf:E";
@@ -65,5 +88,7 @@ int main(void)
   };
   size_t i;
   for (i = 0; i < N(cases); ++i) check_str(run(cases[i].argv, opts), cases[i].want, "sgetopt case %zu", i);
+  check_str(warned(A("-q")), "prog: illegal option -- q\n", "sgetopt_warn: an unknown option");
+  check_str(warned(A("-f")), "prog: option requires an argument -- f\n", "sgetopt_warn: a missing argument");
   return check_end();
 }
