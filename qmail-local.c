@@ -153,6 +153,7 @@ static void mailfile(const char *fn)
     case MBOX_ELOCK: strerr_die(111, "File has been locked for 30 seconds straight. (#4.3.0)");
     case MBOX_EREAD: temp_read();
     case MBOX_EWRITE: temp_write(fn);
+    case MBOX_EMOVED: strerr_die(111, "Mailbox ", fn, " kept being replaced while I waited for its lock. (#4.2.1)");
   }
   temp_write(fn);
 }

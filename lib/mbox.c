@@ -215,16 +215,22 @@ enum mbox_status mbox_append(const char *fn, int msgfd, const char *head, size_t
   int fd, locked, e;
 
   for (attempt = 0;; ++attempt) {
-    do fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600); while (fd == -1 && errno == EINTR);
+    /* O_NONBLOCK, as qmail's open_append: a FIFO without a reader is an
+     * error now rather than a delivery that never ends. */
+    do fd = open(fn, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    while (fd == -1 && errno == EINTR);
     if (fd == -1) return MBOX_EOPEN;
+    if (fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) == -1) { e = errno; close(fd); errno = e; return MBOX_EOPEN; }
     locked = mbox_lock(fd, locktimeout);
     if (locked == -1) { e = errno; close(fd); errno = e; return MBOX_ELOCK; }
     if (fstat(fd, &st) == -1) { e = errno; close(fd); errno = e; return MBOX_EWRITE; }
     /* Renamed over while we waited for the lock (maildir2mbox replaces
-     * the mbox that way): what we hold is no longer the mailbox. */
-    if (locked && attempt < 5
-        && (!st.st_nlink || stat(fn, &st2) == -1 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev)) {
+     * the mbox that way): what we hold is no longer the mailbox. Written
+     * there, the message would be lost; after a few tries it is a
+     * temporary failure instead. */
+    if (locked && (!st.st_nlink || stat(fn, &st2) == -1 || st2.st_ino != st.st_ino || st2.st_dev != st.st_dev)) {
       close(fd);
+      if (attempt >= 5) return MBOX_EMOVED;
       continue;
     }
     break;

@@ -43,7 +43,8 @@ enum mbox_status {
   MBOX_EOPEN,     /* the file could not be opened (or created) */
   MBOX_ELOCK,     /* another process held the lock for the whole timeout */
   MBOX_EREAD,     /* the message could not be read */
-  MBOX_EWRITE     /* writing, fsync or close failed */
+  MBOX_EWRITE,    /* writing, fsync or close failed */
+  MBOX_EMOVED     /* the mbox was replaced every time we got its lock */
 };
 
 /* Appends one message to the mbox fn (created with mode 0600 if missing):

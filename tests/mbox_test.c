@@ -306,6 +306,36 @@ static void test_lock(void)
   check(got.len == 9 + sizeof head - 1 + sizeof quotedmsg - 1 && !memcmp(got.s, "replaced\n", 9),
         "lock: renamed over: the message is in the new file");
 
+  /* replaced again each time we get the lock (maildir2mbox run in a
+   * loop): a temporary failure, the message written nowhere */
+  pid = fork();
+  if (pid == 0) {
+    int l = open("Locked", O_RDONLY), i;
+    flock(l, LOCK_EX);
+    kill(getppid(), SIGUSR1);
+    for (i = 0; i < 12; ++i) {
+      int n;
+      usleep(100000);
+      tmpdir_write(tmpdir_path("Locked.new"), "again\n", 6);
+      n = open("Locked.new", O_RDONLY);
+      flock(n, LOCK_EX);
+      rename("Locked.new", "Locked");
+      close(l); /* releases the old lock: the waiter gets a replaced file */
+      l = n;
+    }
+    usleep(200000);
+    _exit(0);
+  }
+  waitusr1();
+  check_long(mbox_append("Locked", fd, head, sizeof head - 1, 10), MBOX_EMOVED, "lock: replaced every time: EMOVED");
+  waitpid(pid, &wstat, 0);
+  content("Locked", &got);
+  check_bytes(got.s, got.len, "again\n", 6, "lock: replaced every time: the message is in no file");
+
+  /* a FIFO with no reader: an error at once, not a wait for ever */
+  check(mkfifo("Fifo", 0600) == 0, "fifo: made");
+  check_long(mbox_append("Fifo", fd, head, sizeof head - 1, 10), MBOX_EOPEN, "fifo without a reader: EOPEN");
+
   close(fd);
   stralloc_free(&got);
 }
