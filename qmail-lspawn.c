@@ -5,10 +5,15 @@
  * delivery it finds the user in charge of the local part (users/cdb, then
  * qmail-getpw run as the qmailp user), forks a child that drops to that
  * user (never root) and executes bin/qmail-local with the message on
- * descriptor 0, and reports qmail-local's result (lib/spawn.h). */
+ * descriptor 0, and reports qmail-local's result (lib/spawner.h).
+ *
+ * qmail-getpw runs in the delivery child, as in qmail: a name service
+ * that hangs holds up that delivery only (until control/timeoutlocal),
+ * never the loop that starts and reaps all the others. */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,6 +29,7 @@
 #include "ids.h"
 #include "prot.h"
 #include "qlx.h"
+#include "scan.h"
 #include "sig.h"
 #include "spawner.h"
 #include "stralloc.h"
@@ -62,21 +68,72 @@ static int usercdb_refresh(void)
 }
 
 /* qmail-getpw's answers, kept for a minute: qmail runs it (fork, exec,
- * getpwnam) for every delivery to a user not in users/cdb. */
+ * getpwnam) for every delivery to a user not in users/cdb. The delivery
+ * children that ran it send their answer back through cachepipe, whose
+ * write end only they hold, and only until they exec (close-on-exec):
+ * one write of at most PIPE_BUF bytes each, so records never interleave. */
 #define GETPW_TTL 60
 #define GETPW_CACHE 4096
+#define GETPW_MAX 16384 /* a local part (at most 4096) and a passwd entry */
 struct pwcache {
   stralloc local;
   stralloc nughde;
   time_t expires;
 };
 static struct pwcache pwcache[GETPW_CACHE];
+static int cachepipe[2] = { -1, -1 };
+static stralloc cachein = STRALLOC_ZERO;
 
 static unsigned long pwcache_hash(const char *s)
 {
   unsigned long h = 5381;
   while (*s) h = (h * 33) ^ (unsigned char)*s++;
   return h % GETPW_CACHE;
+}
+
+static void pwcache_put(const char *local, const char *nughde, size_t len, time_t now)
+{
+  struct pwcache *c = &pwcache[pwcache_hash(local)];
+  if (stralloc_copys(&c->local, local) && stralloc_0(&c->local) && stralloc_copyb(&c->nughde, nughde, len))
+    c->expires = now + GETPW_TTL;
+  else
+    c->local.len = 0;
+}
+
+/* Takes in what the children have sent: local NUL nughde-length NUL nughde. */
+static void pwcache_drain(time_t now)
+{
+  char buf[4096];
+  size_t pos = 0;
+  ssize_t r;
+  while ((r = read(cachepipe[0], buf, sizeof buf)) > 0)
+    if (!stralloc_catb(&cachein, buf, (size_t)r)) { cachein.len = 0; return; }
+  for (;;) {
+    const char *p = cachein.s + pos, *nul1, *nul2;
+    size_t left = cachein.len - pos, n;
+    unsigned long len;
+    if (!left || !(nul1 = memchr(p, 0, left))) break;
+    if (!(nul2 = memchr(nul1 + 1, 0, left - (size_t)(nul1 + 1 - p)))) break;
+    if (!scan_whole_ulong(nul1 + 1, GETPW_MAX, &len)) { cachein.len = pos = 0; break; } /* cannot happen */
+    n = (size_t)(nul2 + 1 - p);
+    if (left - n < len) break;
+    pwcache_put(p, nul2 + 1, len, now);
+    pos += n + len;
+  }
+  if (pos) {
+    memmove(cachein.s, cachein.s + pos, cachein.len - pos);
+    cachein.len -= pos;
+  }
+}
+
+/* In the delivery child: offers its qmail-getpw answer to the cache. */
+static void pwcache_offer(const char *local, const stralloc *nughde)
+{
+  stralloc rec = STRALLOC_ZERO;
+  if (stralloc_copys(&rec, local) && stralloc_0(&rec) && stralloc_catulong(&rec, (unsigned long)nughde->len)
+      && stralloc_0(&rec) && stralloc_cat(&rec, nughde) && rec.len <= PIPE_BUF)
+    if (write(cachepipe[1], rec.s, rec.len) < 0) { /* a full pipe: no caching this time */ }
+  stralloc_free(&rec);
 }
 
 /* Runs bin/qmail-getpw local as the qmailp user. Returns 0 with nughde
@@ -93,9 +150,12 @@ static int getpw_run(const char *local, stralloc *nughde)
   if (pid == -1) { close(pi[0]); close(pi[1]); return QLX_SYS; }
   if (pid == 0) {
     char *args[3];
+    int null = open("/dev/null", O_RDONLY);
     args[0] = (char *)"bin/qmail-getpw";
     args[1] = (char *)local;
     args[2] = 0;
+    /* not qmail-send's command pipe: qmail-getpw reads nothing */
+    if (null == -1 || fd_move(0, null) == -1) _exit(QLX_SYS);
     if (fd_move(1, pi[1]) == -1) _exit(QLX_SYS);
     if (prot_gid(ids.gid[IDS_NOFILES]) == -1) _exit(QLX_USAGE);
     if (prot_uid(ids.uid[IDS_PASSWD]) == -1) _exit(QLX_USAGE);
@@ -108,17 +168,19 @@ static int getpw_run(const char *local, stralloc *nughde)
     r = read(pi[0], buf, sizeof buf);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
-    if (nughde->len < 4096 && !stralloc_catb(nughde, buf, (size_t)r)) { r = -1; break; }
+    if (nughde->len + (size_t)r > GETPW_MAX) { r = -2; break; } /* no valid answer is that long */
+    if (!stralloc_catb(nughde, buf, (size_t)r)) { r = -1; break; }
   }
   close(pi[0]);
   while (waitpid(pid, &wstat, 0) == -1)
     if (errno != EINTR) return QLX_SYS;
   if (!WIFEXITED(wstat)) return QLX_SYS;
   if (WEXITSTATUS(wstat)) return WEXITSTATUS(wstat);
-  return r < 0 ? QLX_NOMEM : 0;
+  return r == -1 ? QLX_NOMEM : r == -2 ? QLX_SYS : 0;
 }
 
-/* 0 with nughde set, or a QLX code. */
+/* What the parent can tell without qmail-getpw: 0 with nughde set (users/cdb
+ * or the cache), -1 when qmail-getpw must be asked, or a QLX code. */
 static int lookup(const char *local, stralloc *nughde)
 {
   struct pwcache *c;
@@ -132,16 +194,11 @@ static int lookup(const char *local, stralloc *nughde)
     if (r == 1) return 0;
   }
   now = time(0);
+  pwcache_drain(now);
   c = &pwcache[pwcache_hash(local)];
   if (c->local.len && c->expires > now && !strcmp(c->local.s, local))
     return stralloc_copy(nughde, &c->nughde) ? 0 : QLX_NOMEM;
-  r = getpw_run(local, nughde);
-  if (r) return r;
-  if (stralloc_copys(&c->local, local) && stralloc_0(&c->local) && stralloc_copy(&c->nughde, nughde))
-    c->expires = now + GETPW_TTL;
-  else
-    c->local.len = 0;
-  return 0;
+  return -1;
 }
 
 /* ---- the delivery ---- */
@@ -180,9 +237,11 @@ static pid_t start(int fdmess, int fdout, const char *sender, const char *recip,
   }
   if (!local.s[0]) { stralloc_copys(result, "K"); return -1; } /* <>: nothing to do, as qmail */
   r = lookup(local.s, &nughde);
-  if (r) { qlx_result(result, r); return -1; }
-  if (!users_split(&nughde, &u)) { qlx_result(result, QLX_USAGE); return -1; }
-  if (!u.uid) { qlx_result(result, QLX_ROOT); return -1; }
+  if (r > 0) { qlx_result(result, r); return -1; }
+  if (r == 0) {
+    if (!users_split(&nughde, &u)) { qlx_result(result, QLX_USAGE); return -1; }
+    if (!u.uid) { qlx_result(result, QLX_ROOT); return -1; }
+  }
 
   pid = fork();
   if (pid) return pid;
@@ -193,6 +252,13 @@ static pid_t start(int fdmess, int fdout, const char *sender, const char *recip,
     sig_default(SIGCHLD);
     sig_default(SIGPIPE);
     sig_blocknone();
+    if (r == -1) {
+      int e = getpw_run(local.s, &nughde);
+      if (e) _exit(e);
+      pwcache_offer(local.s, &nughde);
+      if (!users_split(&nughde, &u)) _exit(QLX_USAGE);
+      if (!u.uid) _exit(QLX_ROOT);
+    }
     args[0] = (char *)"bin/qmail-local";
     args[1] = (char *)"--";
     args[2] = (char *)u.user;
@@ -249,5 +315,6 @@ int main(int argc, char **argv)
   /* How long one local delivery may take before it is stopped. */
   if (control_readulong(&limit, "control/timeoutlocal") == -1) _exit(111);
   if (!limit) limit = 86400;
+  if (pipe2(cachepipe, O_CLOEXEC | O_NONBLOCK) == -1) _exit(111);
   spawner_run(&lspawn, limit);
 }

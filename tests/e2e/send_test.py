@@ -198,6 +198,63 @@ def test_lookup():
         s.cleanup()
 
 
+FAKE_GETPW = """#!/bin/sh
+# qmail-getpw stand-in: logs each question, hangs for 'hang', answers for
+# 'viagetpw' with alice's account, asks the real one otherwise.
+echo "$1" >> @LOG@
+case "$1" in
+  hang) exec sleep 120 ;;
+  viagetpw) printf '%s\\0%s\\0%s\\0%s\\0\\0\\0' @USER@ @UID@ @GID@ @HOME@ ;;
+  *) exec @REAL@ "$@" ;;
+esac
+"""
+
+
+def test_getpw_in_child():
+    """qmail-getpw runs in the delivery child: a name service that hangs
+    holds up that delivery only, and timeoutlocal stops it; its answers
+    are still cached for a minute."""
+    s = new_system(controls={"timeoutlocal": "5"})
+    getpw = os.path.join(BIN, "qmail-getpw")
+    real = getpw + ".real"
+    log = os.path.join(s.top, "getpw.log")
+    os.rename(getpw, real)
+    try:
+        with open(getpw, "w") as f:
+            f.write(FAKE_GETPW.replace("@LOG@", log).replace("@REAL@", real)
+                    .replace("@USER@", quail.pwd.getpwuid(s.uid).pw_name).replace("@UID@", str(s.uid))
+                    .replace("@GID@", str(s.gid)).replace("@HOME@", s.homes["alice"]))
+        os.chmod(getpw, 0o755)
+        open(log, "w").close()
+        os.chmod(log, 0o666)
+        os.chmod(s.top, 0o755)
+        s.start()
+        s.inject(msg("to a hung name service"), "bob@example.org", ["hang@test.example"])
+        check(wait_for(lambda: "hang" in open(log).read(), 30), "getpw: the lookup of 'hang' is under way")
+        s.inject(msg("meanwhile"), "bob@example.org", ["alice@test.example"])
+        check(s.wait_messages("alice", 1, 30), "getpw: a hung lookup does not hold up other deliveries", s.logtext())
+        check(wait_for(lambda: log_lines(s, r"deferral: Delivery_took_more_than_5_seconds"), 30),
+              "getpw: timeoutlocal stops the hung lookup (a deferral)", s.logtext())
+        check(wait_for(lambda: not [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == b"sleep\x00120\x00"], 10),
+              "getpw: the hung qmail-getpw is killed with its delivery")
+        for i in range(2):
+            s.inject(msg("via getpw %d" % i), "bob@example.org", ["viagetpw@test.example"])
+            check(s.wait_messages("alice", 2 + i, 30), "getpw: delivery %d through qmail-getpw's answer" % (i + 1))
+        check_eq(open(log).read().split().count("viagetpw"), 1, "getpw: the answer is cached (asked once for two deliveries)")
+    finally:
+        s.stop()
+        os.rename(real, getpw)
+        s.cleanup()
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def test_bounces():
     s = new_system(controls={"bouncefrom": "MAILER-DAEMON", "bouncehost": "bounce.test.example",
                              "doublebounceto": "postmaster", "doublebouncehost": "test.example"})
@@ -465,6 +522,7 @@ def test_burst():
 test_basic()
 test_routing()
 test_lookup()
+test_getpw_in_child()
 test_bounces()
 test_bounce_limits()
 test_retry_and_lifetime()
