@@ -4,17 +4,25 @@
 #include <grp.h>
 #include <unistd.h>
 
-int prot_gid(gid_t gid)
+int prot_groups(gid_t gid, const gid_t *list, size_t n)
 {
+  size_t i;
+  for (i = 0; i < n && list[i] != gid; ++i) {}
+  if (i == n) { errno = EINVAL; return -1; }
   /* Without CAP_SETGID, setgroups fails with EPERM. That is harmless only
    * in an unprivileged instance, where every role is the invoking user and
    * gid already is its group: its other groups cannot be shed, and dropping
    * them would not separate anything. */
-  if (setgroups(1, &gid) == -1) {
+  if (setgroups(n, list) == -1) {
     if (errno != EPERM || geteuid() == 0) return -1;
     if (getgid() != gid || getegid() != gid) return -1;
   }
   return setgid(gid);
+}
+
+int prot_gid(gid_t gid)
+{
+  return prot_groups(gid, &gid, 1);
 }
 
 int prot_uid(uid_t uid)

@@ -9,6 +9,11 @@
 
 /* setgroups to gid alone, then setgid(gid). */
 int prot_gid(gid_t gid);
+/* setgroups to the n gids of list, which must hold gid (EINVAL if not),
+ * then setgid(gid): initgroups(3) without NSS, the list read by the caller
+ * (pwfile_member_gids). Unprivileged, with gid already the group, the
+ * list cannot be set and the current one stays, as with prot_gid. */
+int prot_groups(gid_t gid, const gid_t *list, size_t n);
 /* setuid(uid). */
 int prot_uid(uid_t uid);
 /* prot_gid, prot_uid, then verifies real and effective ids and the group

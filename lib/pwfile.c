@@ -48,6 +48,8 @@ int pwfile_parse_passwd(const char *line, size_t len, struct pwfile_entry *e)
   e->namelen = fl[0];
   e->home = f[5];
   e->homelen = fl[5];
+  e->members = 0;
+  e->memberslen = 0;
   return 1;
 }
 
@@ -63,29 +65,34 @@ int pwfile_parse_group(const char *line, size_t len, struct pwfile_entry *e)
   e->gid = 0;
   e->home = 0;
   e->homelen = 0;
+  e->members = f[3];
+  e->memberslen = fl[3];
   return 1;
 }
 
-int pwfile_lookup(const char *file, int isgroup, const char *const *names, size_t n,
-                  unsigned long *ids, unsigned long *gids, int *found)
+int pwfile_member(const struct pwfile_entry *e, const char *user, size_t len)
+{
+  size_t i, start = 0;
+  if (!len) return 0;
+  for (i = 0; i <= e->memberslen; ++i) {
+    if (i == e->memberslen || e->members[i] == ',') {
+      if (i - start == len && !memcmp(e->members + start, user, len)) return 1;
+      start = i + 1;
+    }
+  }
+  return 0;
+}
+
+/* Calls f for every entry of file (group lines if isgroup, else passwd
+ * lines) until f returns nonzero. Lines longer than 64 KiB are skipped: no
+ * entry of ours is that long. Returns 0, or -1 when the file cannot be
+ * read. */
+static int pwfile_scan(const char *file, int isgroup, int (*f)(const struct pwfile_entry *, void *), void *arg)
 {
   stralloc line = STRALLOC_ZERO;
   char buf[4096];
   buffer b;
-  size_t i, left = 0;
   int fd, r;
-
-  for (i = 0; i < n; ++i) {
-    unsigned long u;
-    found[i] = 0;
-    if (scan_whole_ulong(names[i], UINT_MAX, &u)) {
-      ids[i] = u;
-      if (gids) gids[i] = u; /* a numeric user brings no group; caller decides */
-      found[i] = 1;
-    } else
-      ++left;
-  }
-  if (!left) return 0;
 
   fd = open_read(file);
   if (fd == -1) return -1;
@@ -100,18 +107,93 @@ int pwfile_lookup(const char *file, int isgroup, const char *const *names, size_
     }
     if (r == -1) break;
     if (r == 0 && !line.len) break;
-    if (isgroup ? pwfile_parse_group(line.s, line.len, &e) : pwfile_parse_passwd(line.s, line.len, &e)) {
-      for (i = 0; i < n; ++i) {
-        if (found[i] || strlen(names[i]) != e.namelen || memcmp(names[i], e.name, e.namelen)) continue;
-        ids[i] = e.id;
-        if (gids) gids[i] = e.gid;
-        found[i] = 1;
-        --left;
-      }
-    }
-    if (!left || r == 0) { r = 0; break; }
+    if ((isgroup ? pwfile_parse_group(line.s, line.len, &e) : pwfile_parse_passwd(line.s, line.len, &e)) &&
+        f(&e, arg)) { r = 0; break; }
+    if (r == 0) break;
   }
   close(fd);
   stralloc_free(&line);
   return r == -1 ? -1 : 0;
+}
+
+struct pwfile_lookup_arg {
+  const char *const *names;
+  size_t n, left;
+  unsigned long *ids, *gids;
+  int *found;
+};
+
+static int pwfile_lookup_one(const struct pwfile_entry *e, void *arg)
+{
+  struct pwfile_lookup_arg *a = arg;
+  size_t i;
+  for (i = 0; i < a->n; ++i) {
+    if (a->found[i] || strlen(a->names[i]) != e->namelen || memcmp(a->names[i], e->name, e->namelen)) continue;
+    a->ids[i] = e->id;
+    if (a->gids) a->gids[i] = e->gid;
+    a->found[i] = 1;
+    --a->left;
+  }
+  return !a->left;
+}
+
+int pwfile_lookup(const char *file, int isgroup, const char *const *names, size_t n,
+                  unsigned long *ids, unsigned long *gids, int *found)
+{
+  struct pwfile_lookup_arg a;
+  size_t i;
+
+  a.names = names;
+  a.n = n;
+  a.left = 0;
+  a.ids = ids;
+  a.gids = gids;
+  a.found = found;
+  for (i = 0; i < n; ++i) {
+    unsigned long u;
+    found[i] = 0;
+    if (scan_whole_ulong(names[i], UINT_MAX, &u)) {
+      ids[i] = u;
+      if (gids) gids[i] = u; /* a numeric user brings no group; caller decides */
+      found[i] = 1;
+    } else
+      ++a.left;
+  }
+  if (!a.left) return 0;
+  return pwfile_scan(file, isgroup, pwfile_lookup_one, &a);
+}
+
+struct pwfile_member_arg {
+  const char *user;
+  size_t len;
+  unsigned long *gids;
+  size_t max, n;
+};
+
+static int pwfile_member_one(const struct pwfile_entry *e, void *arg)
+{
+  struct pwfile_member_arg *a = arg;
+  size_t i;
+  if (!pwfile_member(e, a->user, a->len)) return 0;
+  for (i = 0; i < a->n; ++i)
+    if (a->gids[i] == e->id) return 0;
+  a->gids[a->n++] = e->id;
+  return a->n == a->max;
+}
+
+int pwfile_member_gids(const char *file, const char *user, unsigned long *gids, size_t max, size_t *n)
+{
+  struct pwfile_member_arg a;
+  unsigned long u;
+
+  *n = 0;
+  if (!max || !*user || scan_whole_ulong(user, UINT_MAX, &u)) return 0;
+  a.user = user;
+  a.len = strlen(user);
+  a.gids = gids;
+  a.max = max;
+  a.n = 0;
+  if (pwfile_scan(file, 1, pwfile_member_one, &a) == -1) return -1;
+  *n = a.n;
+  return 0;
 }

@@ -83,26 +83,29 @@ static void test_parse_passwd(void)
 
 static void test_parse_group(void)
 {
-  static const struct { const char *line; size_t len; int ok; const char *name; unsigned long gid; } cases[] = {
-    { IN("qmail:x:2107:"), 1, "qmail", 2107 },
-    { IN("qmail:x:2107:alias,qmaild"), 1, "qmail", 2107 },
-    { IN("qmail:x:2107:alias\n"), 1, "qmail", 2107 },
-    { IN("nofiles:*:2108:"), 1, "nofiles", 2108 },
-    { IN("g::0:"), 1, "g", 0 },
-    { IN("g:x:4294967295:"), 1, "g", 4294967295UL },
-    { IN("qmail:x:2107"), 0, 0, 0 },
-    { IN("qmail:x:2107:a:b"), 0, 0, 0 },
-    { IN("qmail:x::"), 0, 0, 0 },
-    { IN("qmail:x:abc:"), 0, 0, 0 },
-    { IN("qmail:x:4294967296:"), 0, 0, 0 },
-    { IN(":x:1:"), 0, 0, 0 },
-    { IN("+qmail:x:1:"), 0, 0, 0 },
-    { IN("+"), 0, 0, 0 },
-    { IN("-:::"), 0, 0, 0 },
-    { IN("#qmail:x:1:"), 0, 0, 0 },
-    { IN(""), 0, 0, 0 },
+  static const struct {
+    const char *line; size_t len; int ok; const char *name; unsigned long gid; const char *members;
+  } cases[] = {
+    { IN("qmail:x:2107:"), 1, "qmail", 2107, "" },
+    { IN("qmail:x:2107:alias,qmaild"), 1, "qmail", 2107, "alias,qmaild" },
+    { IN("qmail:x:2107:alias\n"), 1, "qmail", 2107, "alias" },
+    { IN("nofiles:*:2108:"), 1, "nofiles", 2108, "" },
+    { IN("g::0:"), 1, "g", 0, "" },
+    { IN("g:x:4294967295:"), 1, "g", 4294967295UL, "" },
+    { IN("g:x:1:a, b ,,c,\n"), 1, "g", 1, "a, b ,,c," },
+    { IN("qmail:x:2107"), 0, 0, 0, 0 },
+    { IN("qmail:x:2107:a:b"), 0, 0, 0, 0 },
+    { IN("qmail:x::"), 0, 0, 0, 0 },
+    { IN("qmail:x:abc:"), 0, 0, 0, 0 },
+    { IN("qmail:x:4294967296:"), 0, 0, 0, 0 },
+    { IN(":x:1:"), 0, 0, 0, 0 },
+    { IN("+qmail:x:1:"), 0, 0, 0, 0 },
+    { IN("+"), 0, 0, 0, 0 },
+    { IN("-:::"), 0, 0, 0, 0 },
+    { IN("#qmail:x:1:"), 0, 0, 0, 0 },
+    { IN(""), 0, 0, 0, 0 },
     /* a passwd line is not a group line */
-    { IN("root:x:0:0:root:/root:/bin/bash"), 0, 0, 0 },
+    { IN("root:x:0:0:root:/root:/bin/bash"), 0, 0, 0, 0 },
   };
   size_t i;
 
@@ -115,12 +118,122 @@ static void test_parse_group(void)
     if (r && cases[i].ok) {
       check_bytes(e.name, e.namelen, cases[i].name, strlen(cases[i].name), "parse_group case %zu: name", i);
       check(e.id == cases[i].gid, "parse_group case %zu: gid %lu, want %lu", i, e.id, cases[i].gid);
+      check_bytes(e.memberslen ? e.members : "", e.memberslen, cases[i].members, strlen(cases[i].members),
+                  "parse_group case %zu: members", i);
     }
   }
   /* a group line is not a passwd line either */
   {
     struct pwfile_entry e;
     check_long(pwfile_parse_passwd(IN("qmail:x:2107:"), &e), 0, "group line as passwd");
+  }
+}
+
+static void test_member(void)
+{
+  static const struct { const char *line; const char *user; int member; } cases[] = {
+    { "g:x:1:qmailr", "qmailr", 1 },
+    { "g:x:1:alias,qmailr", "qmailr", 1 },
+    { "g:x:1:qmailr,alias", "qmailr", 1 },
+    { "g:x:1:a,qmailr,b", "qmailr", 1 },
+    { "g:x:1:qmailr\n", "qmailr", 1 },
+    { "g:x:1:,,qmailr,", "qmailr", 1 },
+    { "g:x:1:", "qmailr", 0 },
+    { "g:x:1:qmail", "qmailr", 0 },            /* a prefix of the name */
+    { "g:x:1:qmailrr", "qmailr", 0 },          /* the name as a prefix */
+    { "g:x:1:xqmailr", "qmailr", 0 },
+    { "g:x:1:QMAILR", "qmailr", 0 },
+    { "g:x:1: qmailr", "qmailr", 0 },          /* no trimming */
+    { "g:x:1:qmailr ", "qmailr", 0 },
+    { "g:x:1:a qmailr", "qmailr", 0 },
+    { "qmailr:x:1:", "qmailr", 0 },            /* the group's name is not a member */
+    { "g:qmailr:1:", "qmailr", 0 },
+    { "g:x:1:,", "", 0 },                      /* empty members name nobody */
+    { "g:x:1:", "", 0 },
+    { "g:x:1:a,b", "a,b", 0 },                 /* a name is one member */
+  };
+  size_t i;
+
+  for (i = 0; i < N(cases); ++i) {
+    struct pwfile_entry e;
+    int r = pwfile_parse_group(cases[i].line, strlen(cases[i].line), &e);
+    check_long(r, 1, "member case %zu (%s): parses", i, shown(cases[i].line, strlen(cases[i].line)));
+    if (r)
+      check_long(pwfile_member(&e, cases[i].user, strlen(cases[i].user)), cases[i].member,
+                 "member case %zu (%s): \"%s\"", i, shown(cases[i].line, strlen(cases[i].line)), cases[i].user);
+  }
+}
+
+static void test_member_gids(void)
+{
+  static const char group[] =
+    "# qmailr:x:1:qmailr\n"
+    "root:x:0:\n"
+    "a:x:10:qmailr\n"
+    "+b:x:11:qmailr\n"         /* NIS: not an entry */
+    "c:x:12:alias,qmaild\n"
+    "d:x:13:alias,qmailr,qmaild\n"
+    "bad:x:x14:qmailr\n"       /* malformed */
+    "e:x:10:qmailr\n"          /* gid 10 again */
+    "f:x:15:qmailr,7791\n"
+    "g:x:16:qmailr";          /* last line, no newline */
+  static const struct {
+    const char *user; size_t max; size_t n; unsigned long gids[6];
+  } cases[] = {
+    { "qmailr", 8, 4, { 10, 13, 15, 16 } },
+    { "qmailr", 4, 4, { 10, 13, 15, 16 } },
+    { "qmailr", 2, 2, { 10, 13 } },            /* bounded: the first max */
+    { "qmailr", 1, 1, { 10 } },
+    { "qmailr", 0, 0, { 0 } },
+    { "alias", 8, 2, { 12, 13 } },
+    { "qmaild", 8, 2, { 12, 13 } },
+    { "qmail", 8, 0, { 0 } },
+    { "nobody", 8, 0, { 0 } },
+    { "root", 8, 0, { 0 } },                   /* a group's name is not membership */
+    { "7791", 8, 0, { 0 } },                   /* a number, not a name */
+    { "", 8, 0, { 0 } },
+  };
+  size_t i, k;
+  const char *fn = tmpdir_path("group-members");
+
+  tmpdir_write(fn, group, sizeof group - 1);
+  for (i = 0; i < N(cases); ++i) {
+    unsigned long gids[8];
+    size_t n = 99;
+    for (k = 0; k < N(gids); ++k) gids[k] = 777;
+    check_long(pwfile_member_gids(fn, cases[i].user, gids, cases[i].max, &n), 0,
+               "member_gids case %zu (%s, max %zu)", i, cases[i].user, cases[i].max);
+    check(n == cases[i].n, "member_gids case %zu: %zu groups, want %zu", i, n, cases[i].n);
+    for (k = 0; k < n && k < cases[i].n; ++k)
+      check(gids[k] == cases[i].gids[k], "member_gids case %zu: gid %zu is %lu, want %lu", i, k, gids[k],
+            cases[i].gids[k]);
+    for (k = cases[i].max; k < N(gids); ++k)
+      check(gids[k] == 777, "member_gids case %zu: nothing written past max (at %zu)", i, k);
+  }
+  /* a member of a group after a line too long to read */
+  {
+    stralloc g = STRALLOC_ZERO;
+    unsigned long gids[2];
+    size_t n = 0;
+    stralloc_cats(&g, "huge:x:1:");
+    for (k = 0; k < 70000; ++k) stralloc_cats(&g, k % 2 ? "," : "u");
+    stralloc_cats(&g, ",qmailr\nsmall:x:2:qmailr\n");
+    tmpdir_write(tmpdir_path("group-long"), g.s, g.len);
+    check_long(pwfile_member_gids(tmpdir_path("group-long"), "qmailr", gids, 2, &n), 0, "member_gids, long line");
+    check(n == 1 && gids[0] == 2, "member_gids: a line over 64 KiB is skipped, the next one read (n %zu)", n);
+    stralloc_free(&g);
+  }
+  /* missing file, and the names that need none */
+  {
+    unsigned long gids[2];
+    size_t n = 99;
+    check_long(pwfile_member_gids(tmpdir_path("no-such-file"), "qmailr", gids, 2, &n), -1, "member_gids, missing file");
+    check_long(n, 0, "member_gids, missing file: no groups");
+    n = 99;
+    check_long(pwfile_member_gids(tmpdir_path("no-such-file"), "123", gids, 2, &n), 0,
+               "member_gids of a number needs no file");
+    check_long(n, 0, "member_gids of a number: no groups");
+    check_long(pwfile_member_gids(tmpdir_name, "qmailr", gids, 2, &n), -1, "member_gids, a directory");
   }
 }
 
@@ -240,6 +353,8 @@ int main(void)
   tmpdir_make("pwfile_test");
   test_parse_passwd();
   test_parse_group();
+  test_member();
+  test_member_gids();
   test_lookup();
   tmpdir_remove();
   return check_end();

@@ -10,10 +10,12 @@ Not tested here: `make setup` with DESTDIR (packaging), where owners are
 left to the packager.
 """
 
+import grp
 import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,14 +29,89 @@ from quail import check, check_eq, SRC  # noqa: E402
 # them at the end.
 QUSERS = ["qtalias", "qtqmaild", "qtqmaill", "root", "qtqmailp", "qtqmailq", "qtqmailr", "qtqmails"]
 QGROUPS = ["qtqmail", "qtnofiles"]
+# Extra groups for the daemons' group lists: one lists the remote user as a
+# member, the other the send user.
+XGROUPS = ["qtrgroup", "qtsgroup"]
 
 
 def remove_test_ids():
+    for g in XGROUPS:
+        subprocess.run(["groupdel", g], capture_output=True)
     for u in QUSERS:
         if u != "root":
             subprocess.run(["userdel", u], capture_output=True)
     for g in QGROUPS:
         subprocess.run(["groupdel", g], capture_output=True)
+
+
+def session_daemons(sid):
+    """{program: pid} of the bin/qmail-* processes in session sid."""
+    out = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                cmd = f.read().split(b"\0")[0]
+        except OSError:
+            continue
+        if int(fields[3]) == sid and cmd.startswith(b"bin/qmail-"):
+            out[cmd[4:].decode()] = int(p)
+    return out
+
+
+def proc_ids(pid):
+    """(real uid, real gid, set of supplementary groups) of a process."""
+    ids = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            ids[k] = v.split()
+    return int(ids["Uid"][0]), int(ids["Gid"][0]), set(int(g) for g in ids["Groups"])
+
+
+def check_daemon_groups(root):
+    """qmail-start gives qmail-rspawn the qmail group and every group that
+    lists the remote user as a member (initgroups, as notqmail does); the
+    other daemons get the qmail group alone."""
+    for g, member in zip(XGROUPS, (QUSERS[6], QUSERS[7])):
+        p = subprocess.run(["groupadd", "-U", member, g], capture_output=True)
+        check_eq(p.returncode, 0, "groupadd -U %s %s" % (member, g), p.stderr.decode())
+    qgid = grp.getgrnam(QGROUPS[0]).gr_gid
+    rgid, sgid = (grp.getgrnam(g).gr_gid for g in XGROUPS)
+    log = os.path.join(os.path.dirname(root), "start.log")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([os.path.join(root, "bin", "qmail-start"), "./Maildir/"], cwd="/",
+                                env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=out, start_new_session=True)
+    try:
+        want = {"qmail-send", "qmail-lspawn", "qmail-rspawn", "qmail-clean"}
+        daemons = quail.wait_for(lambda: want <= set(session_daemons(proc.pid)) and session_daemons(proc.pid), 30)
+        check(daemons, "the installed qmail-start starts its daemons", open(log).read())
+        if not daemons:
+            return
+        got = {name: proc_ids(pid) for name, pid in daemons.items()}
+        pw = {name: pwd.getpwnam(u).pw_uid for name, u in
+              (("qmail-send", QUSERS[7]), ("qmail-lspawn", "root"), ("qmail-rspawn", QUSERS[6]),
+               ("qmail-clean", QUSERS[5]))}
+        check_eq(got["qmail-rspawn"], (pw["qmail-rspawn"], qgid, {qgid, rgid}),
+                 "qmail-rspawn: the remote user, the qmail group, and the groups listing the remote user")
+        for name in ("qmail-send", "qmail-lspawn", "qmail-clean"):
+            check_eq(got[name], (pw[name], qgid, {qgid}), "%s: its user and the qmail group alone" % name)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        quail.wait_for(lambda: not session_daemons(proc.pid), 30)
+        for pid in session_daemons(proc.pid).values():
+            os.kill(pid, signal.SIGKILL)
+        for g in XGROUPS:
+            subprocess.run(["groupdel", g], capture_output=True)
 
 
 def make(*args, user=None, cwd=SRC):
@@ -110,6 +187,7 @@ def test_system_install():
                   "group %s exists and is the primary group of its users" % g)
         p = make("O=" + build, "CONF=" + conf, "check")
         check_eq(p.returncode, 0, "make check passes on the fresh install", p.stderr.decode())
+        check_daemon_groups(root)
         qq = os.path.join(root, "bin", "qmail-queue")
         st = os.stat(qq)
         check_eq((pwd.getpwuid(st.st_uid).pw_name, oct(st.st_mode & 0o7777)), (QUSERS[5], oct(0o4711)),

@@ -298,13 +298,15 @@ class System:
                 "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
 
     # -- running --
-    def start(self):
+    def start(self, pass_fds=()):
+        """Starts qmail-start; pass_fds are descriptors of ours it inherits
+        as they are (as from a careless supervisor)."""
         env = self.plainenv()
         env.update(self.env)
         self.log = open(self.logfile, "ab")
         self.proc = subprocess.Popen([os.path.join(BIN, "qmail-start"), self.defaultdelivery],
                                      cwd="/", env=env, stdout=self.log, stderr=self.log,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=pass_fds)
         self._sid = self.proc.pid  # a new session: its id is qmail-start's pid
         if not wait_for(lambda: "status: local" in self.logtext(), 30):
             raise RuntimeError("qmail-send did not start: " + self.logtext())

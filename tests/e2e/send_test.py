@@ -92,6 +92,58 @@ def test_basic():
         s.cleanup()
 
 
+def proc_fds(pid):
+    """{descriptor: what it points at} of a process, {} if it is gone."""
+    out = {}
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return out
+
+
+def test_inherited_fds():
+    """qmail-start closes every descriptor above 2 that it inherits: none
+    reaches qmail-send, the spawners, qmail-clean or a .qmail program."""
+    s = new_system()
+    marker = os.path.join(s.top, "inherited")
+    open(marker, "w").close()
+    low = os.open(marker, os.O_RDONLY)  # the lowest free one, 3 as a rule
+    high = 9
+    try:
+        os.fstat(high)
+        high = os.open(marker, os.O_RDONLY)  # 9 is ours already: any other
+    except OSError:
+        os.dup2(low, high, inheritable=True)
+    os.set_inheritable(low, True)
+    try:
+        s.dotqmail("alice", "", "|ls -l /proc/self/fd > fds.out\n./Maildir/\n")
+        s.start(pass_fds=(low, high))
+        pids = s.helpers()
+        check_eq(len(pids), 4, "qmail-send and its three helpers are running", repr(pids))
+        leaks = {p: {fd: t for fd, t in proc_fds(p).items() if t == marker} for p in pids}
+        check_eq({p: l for p, l in leaks.items() if l}, {},
+                 "no daemon has descriptor %d or %d, inherited by qmail-start" % (low, high))
+        s.inject(msg("fds"), "bob@example.org", ["alice@test.example"])
+        check(s.wait_messages("alice", 1), "a .qmail program line and a Maildir line are delivered", s.logtext())
+        try:
+            with open(os.path.join(s.homes["alice"], "fds.out")) as f:
+                out = f.read()
+        except OSError as e:
+            out = str(e)
+        check(" 0 -> " in out and marker not in out and not re.search(r" %d -> " % high, out),
+              "the .qmail program has none of qmail-start's inherited descriptors", out)
+    finally:
+        os.close(low)
+        os.close(high)
+        s.stop()
+        s.cleanup()
+
+
 def test_routing():
     s = new_system(controls={
         "locals": "test.example\nlocalhost",
@@ -520,6 +572,7 @@ def test_burst():
 
 
 test_basic()
+test_inherited_fds()
 test_routing()
 test_lookup()
 test_getpw_in_child()
