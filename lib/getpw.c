@@ -10,25 +10,27 @@
 
 #define GETPW_USERLEN 32
 
-static int getpw_put(stralloc *sa, const struct passwd *pw, const char *dash, const char *ext)
+static int getpw_put(stralloc *sa, const struct getpw_account *a, const char *dash, const char *ext)
 {
   char num[FMT_ULONG];
   sa->len = 0;
-  return stralloc_cats(sa, pw->pw_name) && stralloc_0(sa)
-      && stralloc_catb(sa, num, fmt_ulong(num, (unsigned long)pw->pw_uid)) && stralloc_0(sa)
-      && stralloc_catb(sa, num, fmt_ulong(num, (unsigned long)pw->pw_gid)) && stralloc_0(sa)
-      && stralloc_cats(sa, pw->pw_dir) && stralloc_0(sa)
+  return stralloc_cats(sa, a->name) && stralloc_0(sa)
+      && stralloc_catb(sa, num, fmt_ulong(num, a->uid)) && stralloc_0(sa)
+      && stralloc_catb(sa, num, fmt_ulong(num, a->gid)) && stralloc_0(sa)
+      && stralloc_cats(sa, a->home) && stralloc_0(sa)
       && stralloc_cats(sa, dash) && stralloc_0(sa)
       && stralloc_cats(sa, ext) && stralloc_0(sa);
 }
 
-int getpw_lookup(const char *local, char brk, const char *aliasuser, stralloc *nughde)
+int getpw_search(const char *local, char brk, const char *aliasuser, stralloc *nughde,
+                 getpw_fn fn, void *ctx)
 {
   size_t len = strlen(local), end = len;
-  struct passwd *pw;
+  struct getpw_account a;
+  int r;
 
   for (;;) {
-    if (end < GETPW_USERLEN && (end == len || local[end] == brk)) {
+    if (end && end < GETPW_USERLEN && (end == len || local[end] == brk)) {
       char username[GETPW_USERLEN];
       struct stat st;
       size_t i;
@@ -37,14 +39,13 @@ int getpw_lookup(const char *local, char brk, const char *aliasuser, stralloc *n
         username[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
       }
       username[end] = 0;
-      errno = 0;
-      pw = end ? getpwnam(username) : 0;
-      if (!pw && errno && errno != ENOENT && errno != ESRCH && errno != EBADF && errno != EPERM) return -1;
-      if (pw && pw->pw_uid) {
-        if (stat(pw->pw_dir, &st) == 0) {
-          if (st.st_uid == pw->pw_uid) {
+      r = fn(ctx, username, &a);
+      if (r == -1) return -1;
+      if (r == 1 && a.uid) {
+        if (stat(a.home, &st) == 0) {
+          if (st.st_uid == a.uid) {
             const char *ext = end < len ? local + end + 1 : "";
-            if (!getpw_put(nughde, pw, end < len ? "-" : "", ext)) return -1;
+            if (!getpw_put(nughde, &a, end < len ? "-" : "", ext)) return -1;
             return 1;
           }
         } else if (error_temp(errno) && errno != ENOENT && errno != ENOTDIR && errno != EACCES && errno != ELOOP)
@@ -54,8 +55,31 @@ int getpw_lookup(const char *local, char brk, const char *aliasuser, stralloc *n
     if (!end) break;
     --end;
   }
-  pw = getpwnam(aliasuser);
-  if (!pw) return 0;
-  if (!getpw_put(nughde, pw, "-", local)) return -1;
+  r = fn(ctx, aliasuser, &a);
+  if (r != 1) return r;
+  if (!getpw_put(nughde, &a, "-", local)) return -1;
   return 1;
+}
+
+/* getpwnam through NSS, so that LDAP or NIS accounts count. */
+static int getpw_nss(void *ctx, const char *name, struct getpw_account *a)
+{
+  struct passwd *pw;
+  (void)ctx;
+  errno = 0;
+  pw = getpwnam(name);
+  if (!pw) {
+    if (errno && errno != ENOENT && errno != ESRCH && errno != EBADF && errno != EPERM) return -1;
+    return 0;
+  }
+  a->name = pw->pw_name;
+  a->uid = (unsigned long)pw->pw_uid;
+  a->gid = (unsigned long)pw->pw_gid;
+  a->home = pw->pw_dir;
+  return 1;
+}
+
+int getpw_lookup(const char *local, char brk, const char *aliasuser, stralloc *nughde)
+{
+  return getpw_search(local, brk, aliasuser, nughde, getpw_nss, 0);
 }

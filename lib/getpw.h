@@ -17,4 +17,19 @@
  *       checked, or the name service failed) */
 int getpw_lookup(const char *local, char brk, const char *aliasuser, stralloc *nughde);
 
+/* The same rule over another account database. fn looks one name up:
+ * 1 and *a filled (pointers valid until the next call), 0 not found, -1 a
+ * temporary failure (errno set). qmail-smtpd's recipient check passes a
+ * reader of /etc/passwd, so that the statically linked daemon never loads
+ * NSS and still decides exactly as delivery does for local accounts. */
+struct getpw_account {
+  const char *name;
+  unsigned long uid;
+  unsigned long gid;
+  const char *home;
+};
+typedef int (*getpw_fn)(void *ctx, const char *name, struct getpw_account *a);
+int getpw_search(const char *local, char brk, const char *aliasuser, stralloc *nughde,
+                 getpw_fn fn, void *ctx);
+
 #endif
