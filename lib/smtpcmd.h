@@ -52,34 +52,57 @@ enum smtpcmd_result {
 #define SMTPCMD_ADDRMAX 1000   /* what qmail-queue accepts */
 
 /* Parses the argument of MAIL (ismail=1: "FROM:...") or RCPT (ismail=0:
- * "TO:..."). utf8 says whether 8-bit addresses are allowed (the MAIL of
- * this transaction carried SMTPUTF8; for MAIL itself the parser looks at
- * its own parameters). The address goes into addr in qmail's internal
- * form:
- *  - "FROM:" / "TO:" are case-insensitive; spaces after the colon are
+ * "TO:..."). utf8 says whether 8-bit addresses are allowed on RCPT (the
+ * MAIL of this transaction carried SMTPUTF8). For MAIL itself utf8 is
+ * ignored: only MAIL's own SMTPUTF8 parameter allows 8-bit bytes. The
+ * address goes into addr in qmail's internal form:
+ *  - "FROM:" / "TO:" are case-insensitive and must start the argument (no
+ *    space before them or before the colon); spaces after the colon are
  *    skipped (qmail accepts them, and so do many clients);
  *  - with angle brackets, the path is what they enclose; a source route
- *    "@a,@b:" before the mailbox is dropped; a quoted local part is
- *    unquoted ("a b"@x gives a b@x) and backslash escapes are resolved,
- *    as qmail's addrparse does; parameters follow the '>' after spaces;
+ *    "@a,@b:" before the mailbox is dropped (it must end in ':' and lead
+ *    to a mailbox); a quoted local part is unquoted ("a b"@x gives a b@x)
+ *    and backslash escapes are resolved, inside quotes or not, as qmail's
+ *    addrparse does; parameters follow the '>' after one or more spaces;
  *  - without brackets (qmail accepts "MAIL FROM:a@b"), the address runs to
- *    the first space and parameters follow;
- *  - "<>" is the empty address (allowed for MAIL only: for RCPT it is
- *    ESYNTAX); "<postmaster>" without a domain is allowed for RCPT.
+ *    the first unquoted space and parameters follow;
+ *  - unlike qmail, which guesses, these are ESYNTAX: a missing '>', an
+ *    open quote, a backslash at the end, an unquoted '<' inside the path
+ *    ("<<a@b>>"), an unquoted '>' without brackets, an unquoted space
+ *    inside brackets, and anything but a space right after the '>'
+ *    ("<a@b>x");
+ *  - "<>" is the empty address, for MAIL only (for RCPT it is ESYNTAX).
+ *    Nothing else may yield an empty address ('<"">', "<@a:>" are
+ *    ESYNTAX). A mailbox without a domain ("<postmaster>", "<joe>") is
+ *    syntactically fine for both; what to accept is the caller's policy;
+ *  - the unquoted address must hold no control byte (C0, DEL) and its
+ *    8-bit bytes must be valid UTF-8 (no overlong forms, surrogates,
+ *    truncated sequences, nor C1 controls U+0080..U+009F), else EADDR,
+ *    with SMTPUTF8 or without; valid UTF-8 without SMTPUTF8 is EUTF8;
  *  - parameters are keyword[=value], separated by spaces, keywords
- *    case-insensitive. MAIL knows SIZE, BODY (7BIT, 8BITMIME), SMTPUTF8,
- *    AUTH; RCPT knows none.
- * addr->s is NUL-terminated and addr->len counts the bytes before the NUL. */
+ *    case-insensitive; trailing spaces are allowed. MAIL knows SIZE (digits
+ *    only, saturating), BODY (7BIT, 8BITMIME; BINARYMIME is EPARAM, as we
+ *    do not advertise it), SMTPUTF8 (no value), AUTH (<> or xtext). RCPT
+ *    knows none. A known keyword given twice is EPARAMVALUE; a malformed
+ *    keyword is EPARAM.
+ * When several things are wrong, the first of ESYNTAX, ETOOLONG, EADDR,
+ * then the parameters' errors, then EUTF8 is returned. p may be null; it
+ * is zeroed first. On SMTPCMD_OK addr->s is NUL-terminated and addr->len
+ * counts the bytes before the NUL; on failure addr holds junk. */
 enum smtpcmd_result smtpcmd_path(const char *arg, size_t len, int ismail, int utf8,
                                  stralloc *addr, struct smtpcmd_params *p);
 
 /* The argument of HELO/EHLO: 1 if it is acceptable as a name to record
- * (non-empty after trimming, at most 255 bytes, no control bytes), else 0.
- * qmail records anything; we refuse only what cannot be logged safely. */
+ * (non-empty after trimming spaces at both ends, then at most 255 bytes,
+ * no control bytes (C0, DEL), 8-bit bytes only as valid UTF-8 without C1
+ * controls), else 0. qmail records anything; we refuse only what cannot
+ * be logged safely. */
 int smtpcmd_heloname(const char *arg, size_t len);
 
 /* The argument of BDAT: "size" or "size LAST". 1 and *size / *last set,
- * or 0 (syntax error, or a size over SIZE_MAX/2). */
+ * or 0 (syntax error, or a size over SIZE_MAX/2). The size is decimal
+ * digits only (no sign, no leading space); LAST is case-insensitive after
+ * one or more spaces; trailing spaces are ignored. */
 int smtpcmd_bdat(const char *arg, size_t len, unsigned long long *size, int *last);
 
 /* The argument of AUTH: mechanism name and optional initial response.
