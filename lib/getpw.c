@@ -1,7 +1,6 @@
 #include "getpw.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -59,27 +58,4 @@ int getpw_search(const char *local, char brk, const char *aliasuser, stralloc *n
   if (r != 1) return r;
   if (!getpw_put(nughde, &a, "-", local)) return -1;
   return 1;
-}
-
-/* getpwnam through NSS, so that LDAP or NIS accounts count. */
-static int getpw_nss(void *ctx, const char *name, struct getpw_account *a)
-{
-  struct passwd *pw;
-  (void)ctx;
-  errno = 0;
-  pw = getpwnam(name);
-  if (!pw) {
-    if (errno && errno != ENOENT && errno != ESRCH && errno != EBADF && errno != EPERM) return -1;
-    return 0;
-  }
-  a->name = pw->pw_name;
-  a->uid = (unsigned long)pw->pw_uid;
-  a->gid = (unsigned long)pw->pw_gid;
-  a->home = pw->pw_dir;
-  return 1;
-}
-
-int getpw_lookup(const char *local, char brk, const char *aliasuser, stralloc *nughde)
-{
-  return getpw_search(local, brk, aliasuser, nughde, getpw_nss, 0);
 }
