@@ -52,8 +52,24 @@ static char inspace[8192];
 static buffer out, in;
 static unsigned long pid;
 
+static int esmtp;             /* the client said EHLO */
+
 static void flush(void) { buffer_flush(&out); }
-static void put(const char *s) { buffer_puts(&out, s); }
+
+/* Enhanced status codes (RFC 2034) go to clients that said EHLO. A
+ * client that did not (a HELO-era client, a person with telnet) gets
+ * qmail's replies byte for byte: "250 ok", "553 sorry, ...". Replies are
+ * written with their code; this is the one place that drops it. */
+static void put(const char *s)
+{
+  if (!esmtp && s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9'
+      && s[3] == ' ' && s[4] >= '2' && s[4] <= '5' && s[5] == '.') {
+    const char *sp = strchr(s + 4, ' ');
+    buffer_put(&out, s, 4);
+    s = sp ? sp + 1 : s + strlen(s);
+  }
+  buffer_puts(&out, s);
+}
 static void putb(const char *s, size_t n) { buffer_put(&out, s, n); }
 
 static void logline(const char *const *v, unsigned n);
@@ -220,7 +236,7 @@ static void logline(const char *const *v, unsigned n)
 /* ---- the session's state ---- */
 
 static stralloc helo;         /* the name given, NUL-terminated */
-static int seenhelo, esmtp;
+static int seenhelo;
 static int seenmail, flagbarf, mailutf8;
 static stralloc mailfrom;     /* NUL-terminated */
 static stralloc rcptto;       /* the recipients, each NUL-terminated */
@@ -253,14 +269,15 @@ static const char *loghelo(void) { return seenhelo ? sanitized(&lhelo, helo.s, h
 static void log_reject(const char *code, const char *to, size_t tolen)
 {
   LOG("reject ip=", remoteip, " helo=", loghelo(), " auth=", authed ? sanitized(&tmp, authuser.s, authuser.len - 1) : "-",
-      " from=<", seenmail ? sanitized(&lfrom, mailfrom.s, mailfrom.len - 1) : "", ">",
-      " to=<", to ? sanitized(&lto, to, tolen) : "", "> code=", code);
+      seenmail ? " from=<" : " from=-", seenmail ? sanitized(&lfrom, mailfrom.s, mailfrom.len - 1) : 0,
+      seenmail ? ">" : 0, to ? " to=<" : " to=-", to ? sanitized(&lto, to, tolen) : 0, to ? ">" : 0,
+      " code=", code);
 }
 
 /* A reply that refuses something: written, logged. */
 static void refuse(const char *reply, const char *to, size_t tolen)
 {
-  char code[48];
+  char code[160];
   size_t n = strlen(reply);
   put(reply);
   /* The log gets the code and the enhanced code, without CRLF. */
@@ -430,8 +447,8 @@ static int do_helo(const char *arg, size_t len)
 
 static void smtp_helo(const char *arg, size_t len)
 {
-  if (!do_helo(arg, len)) return;
   esmtp = 0;
+  if (!do_helo(arg, len)) return;
   put("250 ");
   putb(me.s, me.len - 1);
   put("\r\n");
@@ -440,8 +457,8 @@ static void smtp_helo(const char *arg, size_t len)
 static void smtp_ehlo(const char *arg, size_t len)
 {
   char num[FMT_ULONG];
-  if (!do_helo(arg, len)) return;
   esmtp = 1;
+  if (!do_helo(arg, len)) return;
   put("250-");
   putb(me.s, me.len - 1);
   put("\r\n250-PIPELINING\r\n250-8BITMIME\r\n");
@@ -681,9 +698,11 @@ static void qq_reply(const char *code, const char *def, const char *text)
   }
   put(code);
   put(" ");
-  if (n) putb(ec, n);
-  else put(def);
-  put(" ");
+  if (esmtp) {
+    if (n) putb(ec, n);
+    else put(def);
+    put(" ");
+  }
   /* The text is a line; anything odd in it is already sanitized by lib/qq. */
   put(text);
   put("\r\n");

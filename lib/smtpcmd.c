@@ -167,6 +167,7 @@ static enum smtpcmd_result param(const char *kw, size_t kwlen, const char *val, 
                                  int hasval, int ismail, unsigned *seen, struct smtpcmd_params *p)
 {
   unsigned bit;
+  unsigned long long n = 0;
   size_t i;
 
   if (!ismail) return SMTPCMD_EPARAM; /* RCPT knows no parameter (no DSN) */
@@ -181,13 +182,13 @@ static enum smtpcmd_result param(const char *kw, size_t kwlen, const char *val, 
   switch (bit) {
   case 1: /* RFC 1870: SIZE=1*20DIGIT; a larger number saturates */
     if (!hasval || !vlen) return SMTPCMD_EPARAMVALUE;
-    p->size = 0;
     for (i = 0; i < vlen; ++i) {
       unsigned d = (unsigned char)val[i] - '0';
       if (d > 9) return SMTPCMD_EPARAMVALUE;
-      if (p->size > (ULLONG_MAX - d) / 10) p->size = ULLONG_MAX;
-      else p->size = p->size * 10 + d;
+      if (n > (ULLONG_MAX - d) / 10) n = ULLONG_MAX;
+      else n = n * 10 + d;
     }
+    p->size = n;
     p->hassize = 1;
     return SMTPCMD_OK;
   case 2:
