@@ -37,6 +37,7 @@
 #include "scan.h"
 #include "sig.h"
 #include "smtpcmd.h"
+#include "smtpdata.h"
 #include "stralloc.h"
 #include "strerr.h"
 
@@ -75,12 +76,15 @@ static void putb(const char *s, size_t n) { buffer_put(&out, s, n); }
 static void logline(const char *const *v, unsigned n);
 #define LOG(...) logline(STRERR_V(__VA_ARGS__), STRERR_N(__VA_ARGS__))
 
-static NORETURN void quit(const char *reply)
+/* Ends the session with a last reply: exit 0 for a QUIT, 1 for the rest,
+ * as qmail does (tcpserver logs the status). */
+static NORETURN void quitwith(const char *reply, int code)
 {
   put(reply);
   flush();
-  _exit(1);
+  _exit(code);
 }
+static NORETURN void quit(const char *reply) { quitwith(reply, 1); }
 static NORETURN void die_nomem(void) { quit("421 4.3.0 out of memory (#4.3.0)\r\n"); }
 static NORETURN void die_control(void)
 {
@@ -554,112 +558,24 @@ static void smtp_rcpt(const char *arg, size_t len)
 
 /* ---- the message ---- */
 
-/* The message passes through this state machine byte by byte, for DATA
- * (dot-stuffed, ended by CRLF.CRLF) and BDAT (counted) alike. Lines are
- * stored with LF endings, as qmail stores them. A CR not followed by LF,
- * or an LF without CR before it, fails the message: the two ends of a
- * relay must never disagree on where a message stops (SMTP smuggling). */
-enum { M_SOL, M_TEXT, M_CR, M_DOT, M_DOTCR };
-
+/* lib/smtpdata reads the message (DATA or BDAT) and decides where it
+ * ends; here its bytes are counted against databytes and queued. */
 struct msg {
   struct qq qq;
-  int state;
-  int dots;                 /* DATA: dot-stuffing applies */
-  int inheader;
-  int hopmatch;             /* at the start of a header line: still matching */
-  size_t hpos;
-  unsigned long hops;
+  struct smtpdata d;
   unsigned long long bytes; /* as stored */
-  unsigned long long linelen;
-  int bare, toolong, toobig;
+  int toobig;
   int open;                 /* qq is running */
 };
 static struct msg m;
 
-static void msg_put(const char *s, size_t n)
+static void msg_put(void *ctx, const char *s, size_t n)
 {
-  if (!m.open || m.toobig || m.bare || m.toolong) return;
+  (void)ctx;
+  if (!m.open || m.toobig) return;
   m.bytes += n;
   if (databytes && m.bytes > databytes) { m.toobig = 1; return; }
   qq_put(&m.qq, s, n);
-}
-
-/* Hop counting: header lines that start with "Received:" or
- * "Delivered-To:", in any case, as qmail counts them. */
-static void header_byte(char c)
-{
-  static const char r[] = "received:", d[] = "delivered-to:";
-  char l = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  if (!m.hopmatch) return;
-  if (m.hpos < sizeof r - 1 && (m.hopmatch & 1) && l != r[m.hpos]) m.hopmatch &= ~1;
-  if (m.hpos < sizeof d - 1 && (m.hopmatch & 2) && l != d[m.hpos]) m.hopmatch &= ~2;
-  ++m.hpos;
-  if ((m.hopmatch & 1) && m.hpos == sizeof r - 1) { ++m.hops; m.hopmatch = 0; }
-  if ((m.hopmatch & 2) && m.hpos == sizeof d - 1) { ++m.hops; m.hopmatch = 0; }
-}
-
-static void line_end(void)
-{
-  if (m.inheader && m.linelen == 0) m.inheader = 0;
-  m.linelen = 0;
-  m.hopmatch = 3;
-  m.hpos = 0;
-  msg_put("\n", 1);
-}
-
-static void text_byte(char c)
-{
-  ++m.linelen;
-  if (maxline && m.linelen + 2 > maxline) m.toolong = 1;
-  if (m.inheader) header_byte(c);
-}
-
-/* Feeds n bytes: returns how many were used; *end is set when DATA's
- * final dot line was consumed. A bare CR or LF sets m.bare and stops. */
-static size_t msg_feed(const char *s, size_t n, int *end)
-{
-  size_t i, start = 0;
-  *end = 0;
-  for (i = 0; i < n; ++i) {
-    char c = s[i];
-    switch (m.state) {
-      case M_SOL:
-        if (m.dots && c == '.') { m.state = M_DOT; start = i + 1; continue; }
-        /* fall through */
-      case M_TEXT:
-        if (c == '\r') {
-          if (i > start) msg_put(s + start, i - start);
-          m.state = M_CR;
-          continue;
-        }
-        if (c == '\n') { m.bare = 1; return i + 1; }
-        m.state = M_TEXT;
-        text_byte(c);
-        continue;
-      case M_CR:
-        if (c != '\n') { m.bare = 1; return i + 1; }
-        line_end();
-        m.state = M_SOL;
-        start = i + 1;
-        continue;
-      case M_DOT:
-        if (c == '\r') { m.state = M_DOTCR; continue; }
-        if (c == '\n') { m.bare = 1; return i + 1; }
-        /* A stuffed dot: the line goes on without it. */
-        m.state = M_TEXT;
-        start = i;
-        text_byte(c);
-        continue;
-      case M_DOTCR:
-        if (c != '\n') { m.bare = 1; return i + 1; }
-        *end = 1;
-        return i + 1;
-    }
-  }
-  if (m.state == M_TEXT || m.state == M_SOL) {
-    if (n > start) msg_put(s + start, n - start);
-  }
-  return n;
 }
 
 static const char *protocol(void)
@@ -672,10 +588,7 @@ static const char *protocol(void)
 static int msg_start(int dots)
 {
   memset(&m, 0, sizeof m);
-  m.dots = dots;
-  m.state = M_SOL;
-  m.inheader = 1;
-  m.hopmatch = 3;
+  smtpdata_start(&m.d, dots, maxline);
   if (qq_open(&m.qq) == -1) return 0;
   m.open = 1;
   tmp.len = 0;
@@ -733,10 +646,10 @@ static void msg_finish(void)
     reset_transaction();
     return;
   }
-  if (m.hops >= MAXHOPS) why = "554 5.4.6 too many hops, this message is looping (#5.4.6)\r\n";
+  if (m.d.hops >= MAXHOPS) why = "554 5.4.6 too many hops, this message is looping (#5.4.6)\r\n";
   else if (m.toobig) why = "552 5.3.4 sorry, that message size exceeds my databytes limit (#5.3.4)\r\n";
-  else if (m.toolong) why = "554 5.6.0 sorry, a line of the message is too long (#5.6.0)\r\n";
-  else if (m.bare) why = "451 4.5.2 See https://cr.yp.to/docs/smtplf.html. (#4.5.2)\r\n";
+  else if (m.d.toolong) why = "554 5.6.0 sorry, a line of the message is too long (#5.6.0)\r\n";
+  else if (m.d.bare) why = "451 4.5.2 See https://cr.yp.to/docs/smtplf.html. (#4.5.2)\r\n";
   if (why) {
     char code[10];
     qq_fail(&m.qq);
@@ -792,9 +705,9 @@ static void smtp_data(const char *arg, size_t len)
     ssize_t n = feed();
     size_t used;
     if (n == 0) { qq_fail(&m.qq); qq_close(&m.qq); _exit(1); }
-    used = msg_feed(buffer_peek(&in), (size_t)n, &end);
+    used = smtpdata_feed(&m.d, buffer_peek(&in), (size_t)n, &end, msg_put, 0);
     buffer_seek(&in, used);
-    if (m.bare) {
+    if (m.d.bare) {
       /* qmail's answer, and the end of the connection: whatever follows
        * might be a second message hidden in this one. */
       qq_fail(&m.qq);
@@ -857,8 +770,8 @@ static void smtp_bdat(const char *arg, size_t len)
     if (n == 0) { if (m.open) { qq_fail(&m.qq); qq_close(&m.qq); } _exit(1); }
     k = (size_t)n < size ? (size_t)n : (size_t)size;
     /* After a bare CR or LF the rest is read and dropped. */
-    used = m.bare ? k : msg_feed(buffer_peek(&in), k, &end);
-    if (m.bare) used = k;
+    used = smtpdata_feed(&m.d, buffer_peek(&in), k, &end, msg_put, 0);
+    if (m.d.bare) used = k;
     buffer_seek(&in, used);
     size -= used;
   }
@@ -869,7 +782,7 @@ static void smtp_bdat(const char *arg, size_t len)
     return;
   }
   bdatmode = 0;
-  if (m.state == M_CR) m.bare = 1; /* the message ended in a bare CR */
+  smtpdata_finish(&m.d); /* a message ending in a bare CR */
   if (bdatfailed) {
     put("451 4.3.0 qq temporary problem (#4.3.0)\r\n");
     log_tx("451 4.3.0");
@@ -1064,7 +977,7 @@ int main(int argc, char **argv)
       case SMTPCMD_QUIT:
         put("221 2.0.0 ");
         putb(me.s, me.len - 1);
-        quit("\r\n");
+        quitwith("\r\n", 0);
       default: badcommand("502 5.5.1 unimplemented (#5.5.1)\r\n"); break;
     }
   }
