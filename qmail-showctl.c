@@ -57,9 +57,12 @@ struct ctl {
 };
 
 /* qmail 1.03's control files, in qmail-showctl's order and words, and
- * Quail's additions (bouncemaxbytes, timeoutlocal) among them. */
+ * Quail's additions (bouncemaxbytes, timeoutlocal, and qmail-smtpd's
+ * limits and checks) among them. */
 static const struct ctl ctls[] = {
+  { "badhelo", LST, 0, "Any HELO name is allowed.", "", " not accepted in HELO." },
   { "badmailfrom", LST, 0, "Any MAIL FROM is allowed.", "", " not accepted in MAIL FROM." },
+  { "badrcptto", LST, 0, "Any RCPT TO is allowed.", "", " not accepted in RCPT TO." },
   { "bouncefrom", STR, 0, "MAILER-DAEMON", "Bounce user name is ", "" },
   { "bouncehost", STR, 1, "bouncehost", "Bounce host name is ", "" },
   { "bouncemaxbytes", NUM, 0, "50000", "Bounces return whole messages up to ", " bytes" },
@@ -74,20 +77,26 @@ static const struct ctl ctls[] = {
   { "helohost", STR, 1, "helohost", "SMTP client HELO host name is ", "" },
   { "idhost", STR, 1, "idhost", "Message-ID host name is ", "" },
   { "localiphost", STR, 1, "localiphost", "Local IP address becomes ", "" },
+  { "maxbadcommands", NUM, 0, "20", "SMTP sessions end after ", " bad commands" },
+  { "maxlinelength", NUM, 0, "1000", "SMTP message lines may be ", " bytes long" },
+  { "maxrcpt", NUM, 0, "1000", "SMTP messages may have ", " recipients" },
   { "locals", LST, 0, "Messages for me are delivered locally.", "Messages for ", " are delivered locally." },
   { "me", STR, 0, "undefined! Uh-oh", "My name is ", "" },
   { "percenthack", LST, 0, "The percent hack is not allowed.", "The percent hack is allowed for user%host@", "." },
   { "plusdomain", STR, 1, "plusdomain", "Plus domain name is ", "" },
   { "qmqpservers", LST, 0, "No QMQP servers.", "QMQP server: ", "." },
   { "queuelifetime", NUM, 0, "604800", "Message lifetime in the queue is ", " seconds" },
+  { "rcptcheck", NUM, 0, "1", "SMTP recipient check (1 on, 0 off) is ", "" },
   { "rcpthosts", LST, 0, "SMTP clients may send messages to any recipient.", "SMTP clients may send messages to recipients at ", "." },
   { "morercpthosts", LST, 0, 0, "SMTP clients may send messages to recipients at ", "." },
   { "morercpthosts.cdb", LST, 0, 0, 0, 0 },
+  { "requirehelo", NUM, 0, "0", "SMTP HELO required before MAIL (1 yes, 0 no) is ", "" },
   { "smtpgreeting", STR, 1, "smtpgreeting", "SMTP greeting: 220 ", "" },
   { "smtproutes", LST, 0, "No artificial SMTP routes.", "SMTP route: ", "" },
   { "timeoutconnect", NUM, 0, "60", "SMTP client connection timeout is ", " seconds" },
   { "timeoutlocal", NUM, 0, "86400", "Local delivery time limit is ", " seconds" },
   { "timeoutremote", NUM, 0, "1200", "SMTP client data timeout is ", " seconds" },
+  { "timeoutsession", NUM, 0, "3600", "SMTP session time limit is ", " seconds" },
   { "timeoutsmtpd", NUM, 0, "1200", "SMTP server data timeout is ", " seconds" },
   { "virtualdomains", LST, 0, "No virtual domains.", "Virtual domain: ", "" },
 };

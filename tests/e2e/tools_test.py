@@ -163,6 +163,8 @@ def test_showctl_and_config_fast():
     write("badmailfrom", "# spammers\nspam@example.com\n@bad.example\n")
     write("smtpgreeting", "mail.example.com ESMTP\x01\n")
     write("mispeled", "x\n")
+    write("maxrcpt", "500\n")
+    write("badrcptto", "@spamtrap.example\n")
     p = run("qmail-showctl")
     out = p.stdout.decode()
     check_eq(p.returncode, 0, "qmail-showctl runs")
@@ -184,6 +186,10 @@ def test_showctl_and_config_fast():
         "mispeled: I have no idea what this file does.",
         "morercpthosts.cdb: (Default.) No effect.",
         "Messages for mail.example.com are delivered locally.",
+        "maxrcpt: SMTP messages may have 500 recipients.",
+        "timeoutsession: (Default.) SMTP session time limit is 3600 seconds.",
+        "rcptcheck: (Default.) SMTP recipient check (1 on, 0 off) is 1.",
+        "@spamtrap.example not accepted in RCPT TO.",
     ]
     for line in want:
         check(line in out.splitlines(), "qmail-showctl says: " + line, "not in output:\n" + out)
