@@ -22,7 +22,6 @@ pid at the end.
 
 import os
 import re
-import select
 import shutil
 import signal
 import socket
