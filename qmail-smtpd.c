@@ -30,6 +30,7 @@
 #include "constmap.h"
 #include "env.h"
 #include "fmt.h"
+#include "ids.h"
 #include "qq.h"
 #include "rcptcheck.h"
 #include "rcpthosts.h"
@@ -53,7 +54,7 @@ static char inspace[8192];
 static buffer out, in;
 static unsigned long pid;
 
-static int esmtp;             /* the client said EHLO */
+static volatile sig_atomic_t esmtp; /* the client said EHLO (read by sessionalarm) */
 
 static void flush(void) { buffer_flush(&out); }
 
@@ -99,9 +100,13 @@ static NORETURN void die_read(void)
 static void sessionalarm(int sig)
 {
   static const char msg[] = "421 4.4.2 session time limit exceeded, closing connection (#4.4.2)\r\n";
+  static const char old[] = "421 session time limit exceeded, closing connection (#4.4.2)\r\n";
   (void)sig;
-  /* Only async-signal-safe calls here: the reply is written directly. */
-  if (write(1, msg, sizeof msg - 1) < 0) {}
+  /* Only async-signal-safe calls here: the reply is written directly,
+   * with or without its enhanced code as put() would. */
+  if (esmtp) {
+    if (write(1, msg, sizeof msg - 1) < 0) {}
+  } else if (write(1, old, sizeof old - 1) < 0) {}
   _exit(1);
 }
 
@@ -502,6 +507,14 @@ static void smtp_mail(const char *arg, size_t len)
   put("250 2.1.0 ok\r\n");
 }
 
+/* The routing tables (locals, virtualdomains, percenthack, envnoathost),
+ * read at the first recipient that needs them. */
+static int routing_ready(void)
+{
+  if (!rcstate) rcstate = rcptcheck_init(&rc, auto_users[IDS_ALIAS], auto_break, auto_patrn) == 1 ? 1 : -1;
+  return rcstate == 1;
+}
+
 static int is_postmaster(const char *a, size_t n)
 {
   const char *at = memchr(a, '@', n);
@@ -531,7 +544,19 @@ static void smtp_rcpt(const char *arg, size_t len)
     if (!stralloc_cats(&addr, relayclient) || !stralloc_0(&addr)) die_nomem();
     --addr.len;
   } else if (!authed) {
-    switch (rhstate ? rcpthosts_allowed(&rh, addr.s, addr.len) : 1) {
+    int ok = rhstate ? rcpthosts_allowed(&rh, addr.s, addr.len) : 1;
+    /* qmail-send turns user%host@domain into user@host when domain is in
+     * control/percenthack: then host is where the mail goes, and host is
+     * what must be ours. (qmail 1.03 checked only domain: an open relay
+     * for anyone who listed an rcpthosts domain in percenthack.) */
+    if (ok == 1 && rhstate) {
+      if (!routing_ready()) ok = -1;
+      else switch (route_percenthack(&rc.route, addr.s, &tmp)) {
+        case -1: die_nomem();
+        case 1: ok = rcpthosts_allowed(&rh, tmp.s, tmp.len);
+      }
+    }
+    switch (ok) {
       case -1:
         refuse("451 4.3.0 unable to read controls (#4.3.0)\r\n", addr.s, addr.len);
         return;
@@ -541,8 +566,7 @@ static void smtp_rcpt(const char *arg, size_t len)
     }
   }
   if (flagrcptcheck && !is_postmaster(addr.s, addr.len)) {
-    if (!rcstate) rcstate = rcptcheck_init(&rc, auto_users[0], auto_break, auto_patrn) == 1 ? 1 : -1;
-    if (rcstate == 1 && !rcptcheck(&rc, addr.s)) {
+    if (routing_ready() && !rcptcheck(&rc, addr.s)) {
       refuse("550 5.1.1 sorry, no mailbox here by that name (#5.1.1)\r\n", addr.s, addr.len);
       return;
     }
@@ -649,6 +673,7 @@ static void msg_finish(void)
   if (m.d.hops >= MAXHOPS) why = "554 5.4.6 too many hops, this message is looping (#5.4.6)\r\n";
   else if (m.toobig) why = "552 5.3.4 sorry, that message size exceeds my databytes limit (#5.3.4)\r\n";
   else if (m.d.toolong) why = "554 5.6.0 sorry, a line of the message is too long (#5.6.0)\r\n";
+  else if (m.d.nul) why = "554 5.6.0 sorry, the message contains a NUL byte (#5.6.0)\r\n";
   else if (m.d.bare) why = "451 4.5.2 See https://cr.yp.to/docs/smtplf.html. (#4.5.2)\r\n";
   if (why) {
     char code[10];

@@ -10,24 +10,42 @@ static size_t route_rchr(const char *s, size_t len, char c)
   return len;
 }
 
+/* Steps 1 and 2 into addr (not NUL-terminated): the number of '%' turned
+ * into '@', or -1 when out of memory. */
+static long route_steps12(const struct route *r, const char *recip, stralloc *addr)
+{
+  size_t at;
+  long n = 0;
+  if (!stralloc_copys(addr, recip)) return -1;
+  at = route_rchr(addr->s, addr->len, '@');
+  if (at == addr->len) {
+    if (!stralloc_append(addr, '@') || !stralloc_cats(addr, r->envnoathost)) return -1;
+  }
+  while (constmap(&r->percenthack, addr->s + at + 1, addr->len - at - 1)) {
+    size_t pct = route_rchr(addr->s, at, '%');
+    if (pct == at) break;
+    addr->len = at;
+    at = pct;
+    addr->s[at] = '@';
+    ++n;
+  }
+  return n;
+}
+
+int route_percenthack(const struct route *r, const char *recip, stralloc *out)
+{
+  long n = route_steps12(r, recip, out);
+  if (n == -1 || !stralloc_0(out)) return -1;
+  --out->len;
+  return n > 0;
+}
+
 int route_rewrite(const struct route *r, const char *recip, stralloc *out)
 {
   static stralloc addr = STRALLOC_ZERO;
   size_t at, i;
 
-  if (!stralloc_copys(&addr, recip)) return -1;
-  at = route_rchr(addr.s, addr.len, '@');
-  if (at == addr.len) {
-    if (!stralloc_append(&addr, '@') || !stralloc_cats(&addr, r->envnoathost)) return -1;
-  }
-
-  while (constmap(&r->percenthack, addr.s + at + 1, addr.len - at - 1)) {
-    size_t pct = route_rchr(addr.s, at, '%');
-    if (pct == at) break;
-    addr.len = at;
-    at = pct;
-    addr.s[at] = '@';
-  }
+  if (route_steps12(r, recip, &addr) == -1) return -1;
   at = route_rchr(addr.s, addr.len, '@');
 
   if (constmap(&r->locals, addr.s + at + 1, addr.len - at - 1)) {

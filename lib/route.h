@@ -33,6 +33,11 @@ struct route {
  * goes: ROUTE_LOCAL, ROUTE_REMOTE, or -1 when out of memory. */
 int route_rewrite(const struct route *r, const char *recip, stralloc *out);
 
+/* Steps 1 and 2 only, for qmail-smtpd's relay check: out is the address
+ * qmail-send will route (NUL-terminated, the NUL not counted in len).
+ * 1 if the percent hack changed it (then out's domain is where the mail
+ * really goes), 0 if not, -1 out of memory. */
+int route_percenthack(const struct route *r, const char *recip, stralloc *out);
 /* For bounces and logs: the address as the sender wrote it, with a
  * virtual-domain prepend removed again ("prepend-user@domain" gives
  * "user@domain"), as qmail's stripvdomprepend does. Points into recip. */

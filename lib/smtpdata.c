@@ -14,6 +14,7 @@ void smtpdata_start(struct smtpdata *d, int dots, unsigned long long maxline)
   d->maxline = maxline;
   d->bare = 0;
   d->toolong = 0;
+  d->nul = 0;
 }
 
 /* A header line starting with "Received:" or "Delivered-To:". */
@@ -34,6 +35,7 @@ static void header_byte(struct smtpdata *d, char c)
 static void text_byte(struct smtpdata *d, char c)
 {
   ++d->linelen;
+  if (!c) d->nul = 1;
   if (d->maxline && d->linelen + 2 > d->maxline) d->toolong = 1;
   if (d->inheader) header_byte(d, c);
 }

@@ -18,7 +18,9 @@
  * On the way it counts, as qmail does, the header fields that show the
  * message has looped (hops: fields named Received or Delivered-To, in any
  * case, before the first empty line), and notes lines longer than maxline
- * bytes with their CRLF (toolong; maxline 0: no limit). */
+ * bytes with their CRLF (toolong; maxline 0: no limit), and NUL bytes
+ * (nul: RFC 5322 and 8BITMIME allow none; a NUL next to a "." could end
+ * the message for a later server that reads lines as C strings). */
 
 struct smtpdata {
   int state;
@@ -31,6 +33,7 @@ struct smtpdata {
   unsigned long long maxline;
   int bare;
   int toolong;
+  int nul;
 };
 
 typedef void (*smtpdata_put)(void *ctx, const char *s, size_t n);

@@ -160,11 +160,30 @@ static void test_toolong(void)
   check_long(d.toolong, 0, "maxline 0: no limit");
 }
 
+static void test_nul(void)
+{
+  static const struct { const char *in; size_t len; int nul, end; } cases[] = {
+    { "a\r\n.\r\n", 6, 0, 1 },
+    { "a\0b\r\n.\r\n", 8, 1, 1 },
+    { "\r\n\0.\r\nx\r\n.\r\n", 13, 1, 1 },
+    { ".\0\r\n.\r\n", 7, 1, 1 },
+  };
+  size_t i;
+  struct result r = { STRALLOC_ZERO, 0, 0, 0 };
+  struct smtpdata d;
+  for (i = 0; i < N(cases); ++i) {
+    run(cases[i].in, cases[i].len, 1, 0, 1, &r, &d);
+    check_long(d.nul, cases[i].nul, "nul %zu", i);
+    check_long(r.end, cases[i].end, "nul %zu: read to the end", i);
+  }
+}
+
 int main(void)
 {
   test_data();
   test_bdat();
   test_hops();
   test_toolong();
+  test_nul();
   return check_end();
 }

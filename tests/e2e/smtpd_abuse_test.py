@@ -973,13 +973,17 @@ def test_relay_percenthack():
 
 # ---- SMTP smuggling ----
 
-# Each is followed by a complete second transaction in the same DATA. The
-# last two hold no bare CR or LF but a NUL next to the dot: qmail-smtpd
-# sees no end there, but a server downstream (qmail-remote relays the
-# message as it is) might; issue 4's brief wants them refused like the rest.
+# Each is followed by a complete second transaction in the same DATA.
 SMUGGLE_ENDS = [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n", b"\r\n.\r", b"\r\n.\r\r\n", b"\n.\r",
-                b"\r\r\n.\r\n", b"\r\n.\n\r\n", b"\n..\n", b"\r\n\r.\r\n",
-                b"\r\n\x00.\r\n", b"\r\n.\x00\r\n"]
+                b"\r\r\n.\r\n", b"\r\n.\n\r\n", b"\n..\n", b"\r\n\r.\r\n"]
+# These hold no bare CR or LF but a NUL next to the dot: qmail-smtpd sees
+# no end there and reads on to the real end, but a server downstream that
+# reads lines as C strings might see one. No message may hold a NUL (RFC
+# 5322, 8BITMIME): the whole DATA is refused with 554 after its real end,
+# nothing is queued, and the session goes on (its framing was never in
+# doubt).
+SMUGGLE_NUL_ENDS = [b"\r\n\x00.\r\n", b"\r\n.\x00\r\n"]
+NUL_554 = "554 5.6.0 sorry, the message contains a NUL byte (#5.6.0)"
 
 
 def test_smuggling():
@@ -1002,6 +1006,21 @@ def test_smuggling():
             check_eq(len(q), 0, name + ": zero messages queued", repr([m[-300:] for m, _ in q]))
             check(not any(b"\nSubject: smuggled\n" in m and b"\nSubject: first\n" not in m for m, _ in q),
                   name + ": above all, the smuggled message is never queued on its own")
+            quail.clear_whole_queue()
+        for end in SMUGGLE_NUL_ENDS:
+            name = "smuggling with a NUL %r" % end
+            c = connect(srv)
+            r = transaction_start(c)
+            if r != ["250 2.1.0 ok", "250 2.1.5 ok", "354 go ahead"]:
+                check(False, name + ": transaction start", repr(r))
+                continue
+            second = (b"MAIL FROM:<admin@test.example>\r\nRCPT TO:<bob@test.example>\r\nDATA\r\n"
+                      b"From: admin@test.example\r\nSubject: smuggled\r\n\r\nsmuggled\r\n.\r\n")
+            c.send(b"Subject: first\r\n\r\nfirst" + end + second)
+            check_eq(c.reply(), NUL_554, name + ": 554 after the real end of the data")
+            check_eq(c.cmd("NOOP"), "250 2.0.0 ok", name + ": the session goes on")
+            check_eq(len(queued()), 0, name + ": zero messages queued")
+            c.cmd("QUIT")
             quail.clear_whole_queue()
         # a client that said HELO gets qmail's text
         c = Client(srv.port)
