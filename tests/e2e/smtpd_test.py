@@ -907,6 +907,18 @@ def test_maxbadcommands():
         check(bad in r, "commands out of sequence count as bad commands too", repr(r[-6:]))
 
 
+def test_pipelined_garbage():
+    with setup() as (s, srv):
+        c = hello(srv)
+        junk = [bytes((i * 37 + j * 11) % 256 for j in range(60)).replace(b"\n", b"x") for i in range(8)]
+        c.send(b"\r\n".join(junk) + b"\r\nNOOP\r\n")
+        r = c.replies(len(junk) + 1)
+        check(all(x is not None and x[:1] == "5" for x in r[:-1]), "pipelined garbage: each line refused with 5xx",
+              repr(r))
+        check_eq(r[-1], OK, "pipelined garbage: then NOOP is answered")
+        check_eq(c.cmd("MAIL FROM:<a@remote.example>"), MAIL_OK, "and the session still works")
+
+
 def test_long_lines():
     with setup() as (s, srv):
         c = hello(srv)
@@ -1427,6 +1439,32 @@ def test_auth():
         code, _ = m.auth("LOGIN", m.auth_login, initial_response_ok=False)
         check_eq(code, 235, "smtplib auth LOGIN works")
         m.quit()
+        # swaks, as people test a submission server
+        for mech in ("PLAIN", "LOGIN"):
+            p = subprocess.run([SWAKS, "--server", "127.0.0.1:%d" % srv.port, "--from", "alice@test.example",
+                                "--to", "far-%s@other.example" % mech.lower(), "--ehlo", "swaks.example",
+                                "--auth", mech, "--auth-user", "alice", "--auth-password", "secret",
+                                "--timeout", "60"], capture_output=True, timeout=120)
+            check_eq(p.returncode, 0, "swaks --auth %s: relayed" % mech, p.stdout.decode(errors="replace")[-1500:])
+        p = subprocess.run([SWAKS, "--server", "127.0.0.1:%d" % srv.port, "--from", "alice@test.example",
+                            "--to", "far@other.example", "--auth", "PLAIN", "--auth-user", "alice",
+                            "--auth-password", "nope", "--timeout", "60"], capture_output=True, timeout=120)
+        check(p.returncode != 0 and b"535 5.7.8" in p.stdout, "swaks with a wrong password: 535",
+              p.stdout.decode(errors="replace")[-1500:])
+        # authenticated and SMTPUTF8: UTF8SMTPA
+        c = hello(srv)
+        c.cmd("AUTH PLAIN " + b64("\0alice\0secret"))
+        c.cmd("MAIL FROM:<jörg@test.example> SMTPUTF8")
+        c.cmd("RCPT TO:<fär@other.example>")
+        c.cmd("DATA")
+        c.send(b"Subject: utf8 auth\r\n\r\nx\r\n.\r\n")
+        expect(c.reply(), OKDATA, "authenticated SMTPUTF8 message accepted")
+        c.close()
+        srv.idle()
+        rec = [m for m, e in srv.recorded() if "Tfär@other.example".encode() in e]
+        check(rec and re.match(RECEIVED_RE % ("client\\.example", "alice@127\\.0\\.0\\.1", "UTF8SMTPA"),
+                               rec[0].decode("latin-1")),
+              "authenticated SMTPUTF8: Received says with UTF8SMTPA", repr(rec[:1]))
         srv.stop()
         srv = auth_server(s, "!")
         c = hello(srv)
@@ -1531,7 +1569,7 @@ def test_queue_failures():
 TESTS = [
     test_commands, test_flow_smtplib, test_flow_swaks, test_flow_helo_and_pipelining, test_controls_unreadable,
     test_requirehelo, test_replies_after_helo, test_badhelo, test_rcpthosts, test_relayclient, test_localiphost, test_badmailfrom_badrcptto,
-    test_databytes, test_hops, test_maxrcpt, test_maxbadcommands, test_long_lines, test_timeouts,
+    test_databytes, test_hops, test_maxrcpt, test_maxbadcommands, test_pipelined_garbage, test_long_lines, test_timeouts,
     test_disconnect_in_data, test_concurrent_sessions, test_rcptcheck, test_smtputf8, test_smuggling,
     test_bare_lf_in_headers, test_dot_unstuffing, test_bdat, test_auth_offered, test_auth, test_auth_failures,
     test_log_sanitized, test_queue_failures,
