@@ -221,6 +221,9 @@ class Server:
         wait_for(lambda: not session_pids(sid), 30)
         self.proc = None
         self.log.close()
+        log = self.logtext()
+        if "Sanitizer" in log or "runtime error:" in log:
+            check(False, "no sanitizer report from qmail-smtpd", log[-3000:])
         if self in _servers:
             _servers.remove(self)
 
