@@ -45,6 +45,23 @@ int rcptcheck_init(struct rcptcheck *rc, const char *aliasuser, char brk, unsign
   return 1;
 }
 
+void rcptcheck_free(struct rcptcheck *rc)
+{
+  constmap_free(&rc->route.locals);
+  constmap_free(&rc->route.vdoms);
+  constmap_free(&rc->route.percenthack);
+  stralloc_free(&rc->controls);
+  stralloc_free(&rc->envnoathost);
+  stralloc_free(&rc->passwd);
+  stralloc_free(&rc->addr);
+  stralloc_free(&rc->nughde);
+  stralloc_free(&rc->fn);
+  stralloc_free(&rc->safeext);
+  stralloc_free(&rc->name);
+  stralloc_free(&rc->home);
+  rc->routeok = 0;
+}
+
 /* ---- the account database ---- */
 
 static int nss_word(const char *w, size_t n, const char *s)

@@ -50,6 +50,9 @@ int rcptcheck_init(struct rcptcheck *rc, const char *aliasuser, char brk, unsign
  * it with 5.1.1. Never fails: trouble means 1. */
 int rcptcheck(struct rcptcheck *rc, const char *addr);
 
+/* Frees what rcptcheck_init and rcptcheck allocated. */
+void rcptcheck_free(struct rcptcheck *rc);
+
 /* The nsswitch.conf rule, on the file's text: 1 if its "passwd:" line
  * names no source but "files" and "systemd" (whose synthesized and
  * dynamic users have no home directory of their own, so qmail-getpw never

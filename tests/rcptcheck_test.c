@@ -143,7 +143,9 @@ static void test_check(void)
   writefile("users/cdb", "garbage", 0644);
   check_long(rcptcheck(&rc, "alice-foo@example.test"), 1, "corrupt users/cdb: accept");
 
+  rcptcheck_free(&rc);
   if (fchdir(here) == -1) exit(111);
+  close(here);
   tmpdir_remove();
   for (i = 0; i < N(recs); ++i) free(recsbuf[i]);
 }

@@ -64,5 +64,9 @@ int main(void)
     check_bytes(out.s, out.len, ph[i].out, strlen(ph[i].out), "percenthack %s: address", ph[i].in);
     check_long(out.s[out.len], 0, "percenthack %s: NUL-terminated", ph[i].in);
   }
+  constmap_free(&r.locals);
+  constmap_free(&r.vdoms);
+  constmap_free(&r.percenthack);
+  stralloc_free(&out);
   return check_end();
 }

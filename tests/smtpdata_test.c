@@ -95,6 +95,7 @@ static void test_data(void)
     int end;
     check_long(smtpdata_feed(&d, "abc\r\n", 5, &end, collect, &r.out), 0, "no feeding after bare");
   }
+  stralloc_free(&r.out);
 }
 
 static void test_bdat(void)
@@ -120,6 +121,7 @@ static void test_bdat(void)
       if (cases[i].out) check_bytes(r.out.s ? r.out.s : "", r.out.len, cases[i].out, strlen(cases[i].out), "bdat %zu step %zu out", i, steps[j]);
     }
   }
+  stralloc_free(&r.out);
 }
 
 static void test_hops(void)
@@ -140,6 +142,7 @@ static void test_hops(void)
     run(cases[i].in, strlen(cases[i].in), 1, 0, 1, &r, &d);
     check_long(d.hops, cases[i].hops, "hops %zu", i);
   }
+  stralloc_free(&r.out);
 }
 
 static void test_toolong(void)
@@ -158,6 +161,7 @@ static void test_toolong(void)
   check_long(r.end, 1, "too long still reads to the end");
   run(line, 1004, 1, 0, 0, &r, &d);
   check_long(d.toolong, 0, "maxline 0: no limit");
+  stralloc_free(&r.out);
 }
 
 static void test_nul(void)
@@ -176,6 +180,7 @@ static void test_nul(void)
     check_long(d.nul, cases[i].nul, "nul %zu", i);
     check_long(r.end, cases[i].end, "nul %zu: read to the end", i);
   }
+  stralloc_free(&r.out);
 }
 
 int main(void)
