@@ -749,6 +749,7 @@ def test_relayclient():
         r = transaction(c, rcpts=("x@other.example", "y@another.example"))
         check_eq(r[:3], [MAIL_OK, RCPT_OK, RCPT_OK], "RELAYCLIENT (from tcprules): relaying allowed")
         expect(r[-1], OKDATA, "RELAYCLIENT: the message is accepted")
+        c.cmd("QUIT")
         srv.idle()
         rec = srv.recorded()
         check_eq([e for m, e in rec], [[b"Fsender@remote.example", b"Tx@other.example-rc", b"Ty@another.example-rc"]],
@@ -757,6 +758,7 @@ def test_relayclient():
         c = hello(srv)
         r = transaction(c, rcpts=("x@other.example",))
         expect(r[-1], OKDATA, "RELAYCLIENT empty: relayed")
+        c.cmd("QUIT")
         srv.idle()
         check_eq([e for m, e in srv.recorded()], [[b"Fsender@remote.example", b"Tx@other.example"]],
                  "RELAYCLIENT empty: the recipient unchanged")
@@ -771,6 +773,7 @@ def test_localiphost():
         c = hello(srv)
         r = transaction(c, rcpts=("alice@[127.0.0.1]",))
         check_eq(r[1], RCPT_OK, "localiphost: alice@[127.0.0.1] is accepted")
+        c.cmd("QUIT")
         srv.idle()
         check_eq([e[1:] for m, e in srv.recorded()], [[b"Talice@lip.example"]],
                  "localiphost: [127.0.0.1] becomes control/localiphost")
@@ -1594,12 +1597,14 @@ def main():
     for t in TESTS:
         if only and t.__name__ not in only:
             continue
+        started = time.time()
         try:
             t()
         except Exception as e:  # one broken test must not hide the others
             check(False, "%s ran to the end" % t.__name__, "%r\n%s" % (e, traceback.format_exc()))
         finally:
             _stop_servers()
+            print("# %s: %.1f s" % (t.__name__, time.time() - started))
     quail.done()
 
 
