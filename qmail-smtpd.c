@@ -179,11 +179,17 @@ static void setup(void)
   rhstate = rcpthosts_init(&rh);
   if (rhstate == -1) die_control();
 
+  /* As with a control file, garbage is not a silent default. */
   x = env_get("DATABYTES");
-  if (x && scan_whole_ulong(x, (unsigned long)-1, &u)) databytes = u;
+  if (x) {
+    if (!scan_whole_ulong(x, (unsigned long)-1, &u)) die_control();
+    databytes = u;
+  }
   flagrcptcheck = env_flag("RCPTCHECK", flagrcptcheck);
   flagrequirehelo = env_flag("REQUIREHELO", flagrequirehelo);
   if (!timeout) timeout = 1200;
+  /* poll() takes milliseconds in an int. */
+  if (timeout > 1000000) timeout = 1000000;
 
   remoteip = env_get("TCPREMOTEIP");
   if (!remoteip) remoteip = "unknown";
@@ -748,7 +754,6 @@ static void smtp_data(const char *arg, size_t len)
  * this server never disagree on where the next command starts. */
 static int bdatmode;         /* 1 while a BDAT transaction is under way */
 static int bdatfailed;       /* the transaction cannot succeed: say so at LAST */
-static const char *bdatwhy;
 
 static void bdat_discard(unsigned long long size)
 {
@@ -784,7 +789,6 @@ static void smtp_bdat(const char *arg, size_t len)
     }
     bdatmode = 1;
     bdatfailed = 0;
-    bdatwhy = 0;
     if (!msg_start(0)) bdatfailed = 1;
   }
   chunk = size;
@@ -838,12 +842,16 @@ static int auth_prompt(const char *challenge, stralloc *outsa)
   put("334 ");
   put(challenge);
   put("\r\n");
+  int r;
   authin.len = 0;
   if (!getline_bounded(&authin, AUTHLINEMAX)) {
     badcommand("500 5.5.2 line too long (#5.5.2)\r\n");
     return 0;
   }
-  return auth_decode(authin.s, authin.len, outsa);
+  r = auth_decode(authin.s, authin.len, outsa);
+  /* The encoded credentials are as secret as the decoded ones. */
+  if (authin.len) explicit_bzero(authin.s, authin.len);
+  return r;
 }
 
 static void auth_fail(const char *user, size_t ulen)
@@ -987,7 +995,10 @@ int main(int argc, char **argv)
       case SMTPCMD_RCPT: smtp_rcpt(arg, arglen); break;
       case SMTPCMD_DATA: smtp_data(arg, arglen); break;
       case SMTPCMD_BDAT: smtp_bdat(arg, arglen); break;
-      case SMTPCMD_AUTH: smtp_auth(arg, arglen); break;
+      case SMTPCMD_AUTH:
+        smtp_auth(arg, arglen);
+        explicit_bzero(line.s, line.len); /* an initial response holds the password */
+        break;
       case SMTPCMD_RSET:
         if (bdatmode) {
           bdatmode = 0;
