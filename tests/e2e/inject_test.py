@@ -683,7 +683,20 @@ def test_sendmail(inst):
         check(r.rc == 7 and "PROTO=SSL RELAYCLIENT=unset DATABYTES=unset" in r.out.decode(),
               "sendmail -bs with PROTO set leaves the environment alone", repr(r.out))
     else:
-        quail.skip("sendmail -bs", "the instance has a real qmail-smtpd")
+        # The instance's own qmail-smtpd, as sendmail -bs runs it: an SMTP
+        # dialogue on stdin, the queue program recording what it got.
+        dialogue = (b"HELO client\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"
+                    b"Subject: bs\r\n\r\nhello\r\n.\r\nQUIT\r\n")
+        r = run(["-bs"], dialogue, {}, prog=SENDMAIL)
+        lines = r.out.decode("latin-1").splitlines()
+        check(r.rc == 0 and lines[:1] == ["220 host.example.com ESMTP"] and len(lines) == 7
+              and lines[5].startswith("250 ok ") and lines[6] == "221 host.example.com",
+              "sendmail -bs speaks SMTP through qmail-smtpd", repr(r.out))
+        check(r.env == ["Fa@b.example", "Tc@d.example"], "sendmail -bs: relaying allowed (RELAYCLIENT), envelope as sent",
+              repr(r.env))
+        check(r.msg is not None and r.msg.startswith(b"Received: from localhost (HELO client) (sendmail-bs@127.0.0.1)\n")
+              and r.msg.endswith(b"\nSubject: bs\n\nhello\n"), "sendmail -bs: qmail-smtpd's Received line, as from localhost",
+              repr(r.msg))
 
 
 # ---- predate, datemail, mailsubj ----
