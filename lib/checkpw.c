@@ -8,17 +8,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static void checkpw_child(char *const *argv, int rfd)
+static void checkpw_child(char *const *argv, int rfd, int keepstdio)
 {
-  int null = open("/dev/null", O_RDWR);
-  if (null == -1) _exit(111);
+  int null = keepstdio ? -1 : open("/dev/null", O_RDWR);
+  if (!keepstdio && null == -1) _exit(111);
   if (rfd != 3) {
     if (dup2(rfd, 3) == -1) _exit(111);
     close(rfd);
   } else if (fcntl(3, F_SETFD, 0) == -1)
     _exit(111);
-  if (dup2(null, 0) == -1 || dup2(null, 1) == -1) _exit(111);
-  if (null > 3) close(null);
+  if (!keepstdio) {
+    if (dup2(null, 0) == -1 || dup2(null, 1) == -1) _exit(111);
+    if (null > 3) close(null);
+  }
   signal(SIGPIPE, SIG_DFL); /* the caller ignores it; the program need not */
   execvp(argv[0], argv);
   _exit(111);
@@ -26,6 +28,12 @@ static void checkpw_child(char *const *argv, int rfd)
 
 int checkpw_run(char *const *argv, const char *user, size_t ulen, const char *pass, size_t plen,
                 const char *timestamp, unsigned int timeout)
+{
+  return checkpw_runv(argv, user, ulen, pass, plen, timestamp, timeout, 0);
+}
+
+int checkpw_runv(char *const *argv, const char *user, size_t ulen, const char *pass, size_t plen,
+                 const char *timestamp, unsigned int timeout, int keepstdio)
 {
   char data[CHECKPW_MAX];
   size_t tlen = strlen(timestamp), n;
@@ -54,7 +62,7 @@ int checkpw_run(char *const *argv, const char *user, size_t ulen, const char *pa
   }
   if (pid == 0) {
     close(pi[1]);
-    checkpw_child(argv, pi[0]);
+    checkpw_child(argv, pi[0], keepstdio);
   }
   close(pi[0]);
   /* 512 bytes fit in a pipe: the write cannot block on the reader. A
@@ -74,9 +82,10 @@ int checkpw_run(char *const *argv, const char *user, size_t ulen, const char *pa
   /* Wait with a deadline: the steps grow to 50 ms, so a quick answer costs
    * about a millisecond and a hung program about nothing. */
   for (;;) {
-    r = waitpid(pid, &wstatus, WNOHANG);
+    r = waitpid(pid, &wstatus, timeout ? WNOHANG : 0);
     if (r == pid) break;
     if (r == -1 && errno != EINTR) return -1;
+    if (!timeout) continue; /* EINTR */
     if (waited >= limit) {
       kill(pid, SIGKILL);
       while (waitpid(pid, &wstatus, 0) == -1 && errno == EINTR) {}

@@ -20,4 +20,11 @@
 int checkpw_run(char *const *argv, const char *user, size_t ulen, const char *pass, size_t plen,
                 const char *timestamp, unsigned int timeout);
 
+/* The same for qmail-popup, whose subprogram becomes the POP3 session:
+ * with keepstdio set, descriptors 0 and 1 are passed on as they are (the
+ * client's connection), and timeout 0 waits for as long as the program
+ * runs. */
+int checkpw_runv(char *const *argv, const char *user, size_t ulen, const char *pass, size_t plen,
+                 const char *timestamp, unsigned int timeout, int keepstdio);
+
 #endif

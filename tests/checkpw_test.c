@@ -47,6 +47,23 @@ int main(void)
     check_long(checkpw_run(ok, big, 505, "p", 1, "<t>", 30), 0, "512 bytes in all: run");
     check_long(checkpw_run(ok, big, 506, "p", 1, "<t>", 30), 1, "513 bytes in all: refused without running");
   }
+  {
+    /* keepstdio: the program gets this process's descriptor 1. */
+    char *echo[] = { "/bin/sh", "-c", "echo session; exit 0", 0 };
+    int pi[2], saved = dup(1);
+    char got[32];
+    ssize_t k;
+    if (pipe(pi) == -1 || saved == -1) return 111;
+    fflush(stdout);
+    dup2(pi[1], 1);
+    close(pi[1]);
+    check_long(checkpw_runv(echo, "u", 1, "p", 1, "<t>", 0, 1), 0, "checkpw_runv with no timeout waits for the program");
+    dup2(saved, 1);
+    close(saved);
+    k = read(pi[0], got, sizeof got);
+    close(pi[0]);
+    check_bytes(got, k > 0 ? (size_t)k : 0, "session\n", 8, "keepstdio: the program writes to our descriptor 1");
+  }
   tmpdir_remove();
   return check_end();
 }
