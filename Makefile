@@ -26,7 +26,7 @@ STATIC ?= 1
 # Programs: one top-level .c file each. Programs that need the system's
 # name service (NSS: getpwnam, getspnam, initgroups) cannot be static.
 PROGRAMS := $(sort $(basename $(wildcard *.c)))
-DYNAMIC := qmail-getpw
+DYNAMIC := qmail-getpw checkpassword
 # Shell scripts: foo.sh becomes bin/foo with @QMAILHOME@ replaced by conf-qmail.
 SCRIPTS := $(sort $(basename $(wildcard *.sh)))
 
