@@ -371,7 +371,14 @@ int main(int argc, char **argv)
     line.len = 0;
     r = buffer_getline(&in, &line, '\n', LINEMAX);
     if (r == -1 && errno == ENOMEM) die_nomem();
-    if (r == -1 || r == 0) die();  /* a partial line at the end is no QUIT */
+    if (r == -1) die();
+    if (r == 0) {
+      /* The client has stopped sending (it may have half-closed after a
+       * burst of commands): the replies owed still go out. A partial
+       * line at the end is no command, and no QUIT. */
+      buffer_flush(&out);
+      die();
+    }
     if (r == -2) {
       if (buffer_skipline(&in, '\n') != 1) die();
       err("line too long");
