@@ -80,7 +80,8 @@ static void getlist(const char *maildir)
 {
   if (chdir(maildir) == -1) {
     if (errno == ENOENT || errno == ENOTDIR) die_err("[SYS/PERM] this user has no $HOME/Maildir");
-    die_err(error_temp(errno) ? "[SYS/TEMP] unable to enter $HOME/Maildir" : "[SYS/PERM] unable to enter $HOME/Maildir");
+    if (error_temp(errno)) die_err("[SYS/TEMP] unable to enter $HOME/Maildir");
+    die_err("[SYS/PERM] unable to enter $HOME/Maildir");
   }
   maildirlist_clean(time(0));
   if (maildirlist_scan(&ml) == -1) {

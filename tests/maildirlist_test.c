@@ -187,7 +187,8 @@ static void test_clean(void)
   check_long(stat("tmp/young", &st), 0, "clean: 35 hours old, kept");
   check_long(stat("tmp/olddir", &st), 0, "clean: a directory is left alone");
   check_long(stat("tmp/.old", &st), 0, "clean: a dot file is left alone");
-  if (rmdir("tmp/olddir") == -1 || unlink("tmp/.old") == -1 || unlink("tmp/young") == -1 || rmdir("tmp") == -1) exit(111);
+  if (rmdir("tmp/olddir") == -1 || unlink("tmp/.old") == -1 || unlink("tmp/young") == -1 || rmdir("tmp") == -1)
+    exit(111);
   maildirlist_clean(now); /* no tmp/: nothing happens */
 }
 

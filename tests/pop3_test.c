@@ -64,7 +64,8 @@ static void test_verb(void)
     enum pop3_verb v = pop3_verb(cases[i].in, cases[i].len, &arg, &arglen);
     check_long(v, cases[i].want, "verb case %zu: verb", i);
     check_bytes(arg, arglen, cases[i].arg, cases[i].arglen, "verb case %zu: argument", i);
-    if (arglen == 0) check(arg == cases[i].in + cases[i].len || arg[-1] == ' ', "verb case %zu: empty arg points at the end", i);
+    if (arglen == 0)
+      check(arg == cases[i].in + cases[i].len || arg[-1] == ' ', "verb case %zu: empty arg points at the end", i);
   }
 }
 

@@ -208,7 +208,8 @@ def test_retr_top():
 
 def test_dele():
     h = home()
-    out, rc, err = run(h, b"DELE 2\r\nSTAT\r\nLIST\r\nLIST 2\r\nRETR 2\r\nDELE 2\r\nTOP 2 1\r\nUIDL 2\r\nLAST\r\nQUIT\r\n")
+    out, rc, err = run(h, b"DELE 2\r\nSTAT\r\nLIST\r\nLIST 2\r\nRETR 2\r\nDELE 2\r\nTOP 2 1\r\nUIDL 2\r\n"
+                          b"LAST\r\nQUIT\r\n")
     sizes = [len(m[3]) for m in MSGS]
     want = (b"+OK \r\n+OK \r\n" + b"+OK 2 %d\r\n" % (sizes[0] + sizes[2])
             + b"+OK \r\n1 %d\r\n3 %d\r\n.\r\n" % (sizes[0], sizes[2])
@@ -294,7 +295,8 @@ def test_start():
                b"+OK \r\n+OK 0 0\r\n+OK \r\n.\r\n+OK \r\n.\r\n+OK 0\r\n-ERR not that many messages\r\n+OK \r\n")
 
     out, rc, err = run(h, b"QUIT\r\n", args=())
-    check(out.startswith(b"-ERR ") and b"no $HOME/Maildir" in out and rc == 0, "no argument: -ERR, exit 0", repr((out, rc)))
+    check(out.startswith(b"-ERR ") and b"no $HOME/Maildir" in out and rc == 0, "no argument: -ERR, exit 0",
+          repr((out, rc)))
     out, rc, err = run(h, b"QUIT\r\n", args=("NoSuchMaildir",))
     check(out.startswith(b"-ERR [SYS/PERM] ") and rc == 0, "missing Maildir: -ERR, exit 0", repr((out, rc)))
     shutil.rmtree(os.path.join(h, "Maildir", "cur"))
