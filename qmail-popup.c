@@ -142,7 +142,7 @@ int main(int argc, char **argv)
     } else if (verb(&line, "NOOP", &arg)) {
       put("+OK \r\n");
     } else if (verb(&line, "CAPA", &arg)) {
-      put("+OK capability list follows\r\nUSER\r\nPIPELINING\r\nRESP-CODES\r\n.\r\n");
+      put("+OK capability list follows\r\nUSER\r\nPIPELINING\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n.\r\n");
     } else if (verb(&line, "USER", &arg)) {
       size_t n = line.len - (size_t)(arg - line.s);
       if (!n) { put("-ERR syntax error\r\n"); continue; }
