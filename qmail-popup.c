@@ -20,19 +20,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auto.h"
 #include "buffer.h"
 #include "checkpw.h"
+#include "control.h"
 #include "fmt.h"
 #include "sig.h"
 #include "stralloc.h"
 #include "strerr.h"
 
 #define LINEMAX 512      /* bytes, with the CRLF */
-#define TIMEOUT 1200     /* seconds without input, as qmail-popup */
+#define TIMEOUT 1200     /* seconds without input, as qmail-popup; control/timeoutpop3 */
 #define FAILMAX 5        /* failed logins before the connection is closed */
 
 static char outspace[1024];
 static buffer out;
+static unsigned long timeout = TIMEOUT;
 
 static void put(const char *s) { buffer_puts(&out, s); }
 static void flush(void) { buffer_flush(&out); }
@@ -60,14 +63,14 @@ static int getline_raw(stralloc *sa)
   flush();
   for (;;) {
     char c;
-    ssize_t r = buffer_unixread(0, &c, 1, TIMEOUT);
+    ssize_t r = buffer_unixread(0, &c, 1, (int)timeout);
     if (r == -1) {
       if (errno == ETIMEDOUT) quit("-ERR [SYS/TEMP] timeout\r\n");
       _exit(1);
     }
     if (r == 0) _exit(1);
     if (c == '\n') break;
-    if (!c || sa->len + 2 >= LINEMAX) bad = 1;
+    if (!c || sa->len + 2 > LINEMAX) bad = 1; /* this byte and the LF must fit */
     if (!bad && !stralloc_append(sa, c)) die_nomem();
   }
   if (bad) return 0;
@@ -115,8 +118,21 @@ int main(int argc, char **argv)
   const char *arg;
 
   sig_ignore(SIGPIPE);
-  buffer_init(&out, 1, outspace, sizeof outspace, TIMEOUT);
   if (argc < 3 || !*argv[1]) die_usage();
+  /* Read by its full name: the subprogram runs in this directory, and a
+   * relative name on the command line must keep its meaning. */
+  {
+    stralloc fn = STRALLOC_ZERO;
+    if (!stralloc_copys(&fn, auto_qmail) || !stralloc_cats(&fn, "/control/timeoutpop3") || !stralloc_0(&fn))
+      die_nomem();
+    if (control_readulong(&timeout, fn.s) == -1) {
+      buffer_init(&out, 1, outspace, sizeof outspace, TIMEOUT);
+      quit("-ERR [SYS/TEMP] unable to read controls\r\n");
+    }
+    stralloc_free(&fn);
+    if (!timeout || timeout > 1000000) timeout = TIMEOUT;
+  }
+  buffer_init(&out, 1, outspace, sizeof outspace, (int)timeout);
   subprogram = argv + 2;
 
   if (!stralloc_copys(&timestamp, "<")

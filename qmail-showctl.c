@@ -95,6 +95,7 @@ static const struct ctl ctls[] = {
   { "smtproutes", LST, 0, "No artificial SMTP routes.", "SMTP route: ", "" },
   { "timeoutconnect", NUM, 0, "60", "SMTP client connection timeout is ", " seconds" },
   { "timeoutlocal", NUM, 0, "86400", "Local delivery time limit is ", " seconds" },
+  { "timeoutpop3", NUM, 0, "1200", "POP3 login timeout is ", " seconds" },
   { "timeoutremote", NUM, 0, "1200", "SMTP client data timeout is ", " seconds" },
   { "timeoutsession", NUM, 0, "3600", "SMTP session time limit is ", " seconds" },
   { "timeoutsmtpd", NUM, 0, "1200", "SMTP server data timeout is ", " seconds" },
