@@ -47,6 +47,9 @@ COMPILE = $(CC_CMD) $(EXTRA_CFLAGS) -MMD -MP -Ilib
 ld_for = $(if $(filter 0,$(STATIC))$(filter $(1),$(DYNAMIC)),$(filter-out -static -static-pie,$(LD_CMD)),$(LD_CMD)) $(EXTRA_LDFLAGS)
 # Extra libraries, per program: LIBS_name = ...
 LIBS_checkpassword = -lcrypt
+# lib/dns uses res_query: in libc itself since glibc 2.34, in libresolv
+# before (static linking of it works: res_* need no NSS).
+LIBS_qmail-remote = -lresolv
 
 .PHONY: all tests replay fuzz setup check test instance clean print-programs
 .DELETE_ON_ERROR:
