@@ -31,6 +31,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@
 #include "buffer.h"
 #include "constmap.h"
 #include "control.h"
+#include "dns.h"
 #include "dotstuff.h"
 #include "error.h"
 #include "fd.h"
@@ -129,9 +131,79 @@ struct target {
 static struct target addrs[MAXADDRS];
 static size_t naddrs;
 
+
+static NORETURN void dnsfail(int x, const struct dns_list *l, const char *name)
+{
+  if (x == DNS_TEMP) {
+    out("ZDNS lookup for ");
+    out(name);
+    out(" failed temporarily (");
+    out(dns_whytext(l->why));
+    out("). (#4.4.3)\n");
+    zerodie();
+  }
+  switch (l->why) {
+    case DNS_WHY_NULLMX:
+      out("D");
+      out(name);
+      out(" does not accept mail (null MX). (#5.1.10)\n");
+      break;
+    case DNS_WHY_NOADDR:
+      out("DSorry, I couldn't find a mail exchanger or IP address for ");
+      out(name);
+      out(". (#5.4.4)\n");
+      break;
+    default:
+      out("DSorry, I couldn't find any host named ");
+      out(name);
+      out(". (#5.1.2)\n");
+  }
+  zerodie();
+}
+
+/* Is ip one of this machine's addresses? (qmail's ipme: every interface
+ * address, and 0.0.0.0 / :: which reach this machine too.) */
+static int ipme(const struct dns_ip *ip)
+{
+  static const unsigned char zero16[16];
+  struct ifaddrs *ifa, *p;
+  int r = 0;
+  if (!memcmp(ip->ip, zero16, ip->family == 4 ? 4 : 16)) return 1;
+  if (getifaddrs(&ifa) == -1) temp_oserr();
+  for (p = ifa; p && !r; p = p->ifa_next) {
+    if (!p->ifa_addr) continue;
+    if (ip->family == 4 && p->ifa_addr->sa_family == AF_INET)
+      r = !memcmp(&((struct sockaddr_in *)p->ifa_addr)->sin_addr, ip->ip, 4);
+    else if (ip->family == 6 && p->ifa_addr->sa_family == AF_INET6)
+      r = !memcmp(&((struct sockaddr_in6 *)p->ifa_addr)->sin6_addr, ip->ip, 16);
+  }
+  freeifaddrs(ifa);
+  return r;
+}
+
+/* qmail's loop check: if this machine is one of the MX hosts, only the
+ * hosts with a better (lower) preference may be tried; if there are none,
+ * the mail would come back here forever, since the domain is not local. */
+static void bestmxisme(struct dns_list *l)
+{
+  unsigned long prefme = ~0UL;
+  size_t i, j;
+  for (i = 0; i < l->len; ++i)
+    if (l->ip[i].pref < prefme && ipme(&l->ip[i])) prefme = l->ip[i].pref;
+  for (i = j = 0; i < l->len; ++i)
+    if (l->ip[i].pref < prefme) l->ip[j++] = l->ip[i];
+  l->len = j;
+  if (!j) {
+    out("DSorry. Although I'm listed as a best-preference MX or A for that host,\n"
+        "it isn't in my control/locals file, so I don't treat it as local. (#5.4.6)\n");
+    zerodie();
+  }
+}
+
 /* "Which addresses to try": fills addrs[] for the recipient's host, in
  * the order to try them, or reports and exits. Routes come first
- * (smtproutes), then address literals, then DNS. */
+ * (smtproutes), then address literals, then DNS (lib/dns: the MX list,
+ * or a relay's own addresses). */
 static void findaddrs(const char *host)
 {
   size_t len = strlen(host);
@@ -160,15 +232,39 @@ static void findaddrs(const char *host)
     naddrs = 1;
     return;
   }
-  /* DNS-LOOKUP: lib/dns is not in the tree yet. SMTPROUTES_NAME needs the
-   * relay's own A/AAAA records (no MX: qmail does not look up MX for a
-   * relay), SMTPROUTES_MX the MX list of host (with the fallback to its
-   * own addresses), with qmail's "best MX is me" check: drop every MX
-   * whose preference is not better than that of an address of this
-   * machine, and if none is left fail permanently (#5.4.6). Until then
-   * only routes to address literals work. */
-  out("ZSorry, I couldn't find any host by that name (no DNS support in this qmail-remote yet). (#4.1.2)\n");
-  zerodie();
+  {
+    static struct dns_list l;
+    char name[256];
+    int x;
+    size_t i;
+    if (r.kind == SMTPROUTES_NAME) {
+      /* a relay: its own addresses, no MX, and no loop check (qmail's) */
+      memcpy(name, r.host, r.hostlen);
+      name[r.hostlen] = 0;
+      x = dns_host(&l, name, 0);
+    } else
+      x = dns_mx(&l, host, 0);
+    if (x != DNS_OK) dnsfail(x, &l, r.kind == SMTPROUTES_NAME ? name : host);
+    if (r.kind == SMTPROUTES_MX) bestmxisme(&l);
+    for (i = 0; i < l.len && naddrs < MAXADDRS; ++i) {
+      struct target *t = &addrs[naddrs];
+      memset(t, 0, sizeof *t);
+      if (l.ip[i].family == 4) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&t->ss;
+        sin->sin_family = AF_INET;
+        memcpy(&sin->sin_addr, l.ip[i].ip, 4);
+        sin->sin_port = htons((unsigned short)r.port);
+        t->len = sizeof *sin;
+      } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->ss;
+        sin6->sin6_family = AF_INET6;
+        memcpy(&sin6->sin6_addr, l.ip[i].ip, 16);
+        sin6->sin6_port = htons((unsigned short)r.port);
+        t->len = sizeof *sin6;
+      }
+      ++naddrs;
+    }
+  }
 }
 
 /* ------------------------------------------------------------ connecting */
