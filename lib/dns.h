@@ -105,7 +105,8 @@ struct dns_list {
 
 /* The ordered addresses for mail to domain (text, a trailing dot allowed,
  * \DDD escapes as resolv.h takes them). DNS_OK (l->len >= 1), DNS_TEMP or
- * DNS_PERM; l->why says why. */
+ * DNS_PERM; l->why says why. Address literals ("[1.2.3.4]") are not
+ * names: the caller tries dns_literal first. */
 int dns_mx(struct dns_list *l, const char *domain, int flags);
 /* The addresses of one host (an smtproutes relay): AAAA and A, CNAMEs
  * followed, ordered as for one MX host, pref 0. Same results. */
