@@ -252,6 +252,20 @@ static void test_parse_loops(void)
   memcpy(chain + len, "\0\1\0\1\0\0\0\0\0\4\1\2\3\4", 14); len += 14;
   check_long(parse(&a, chain, len, "x", DNS_T_A), 0, "chain of 100 pointers refused");
   {
+    /* An MX whose name is a pointer forwards, to a valid name in the next
+     * record's data: refused (pointers only go back, RFC 1035 4.1.4 "a
+     * prior occurrence"), which is what ends every loop. */
+    static const unsigned char s[] = { 0, 0, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, 1, 'x', 0, 0, 15, 0, 1,
+      0xc0, 12, 0, 15, 0, 1, 0, 0, 0, 0, 0, 4, 0, 10, 0xc0, 47,
+      0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 0, 0, 3, 1, 'y', 0 };
+    unsigned char b[sizeof s];
+    check_long(parse(&a, s, sizeof s, "x", DNS_T_MX), 0, "pointer forwards to a valid name refused");
+    memcpy(b, s, sizeof b);
+    b[34] = 12; /* the same pointing back at the question */
+    check_long(parse(&a, b, sizeof b, "x", DNS_T_MX), 1, "pointer backwards: parses");
+    check_str(rrname(&a, 0), "x", "pointer backwards: the name");
+  }
+  {
     static const unsigned char s[] = { 0, 0, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, 1, 'x', 0, 0, 1, 0, 1,
       0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 0, 0, 6, 0xc0, 12, 0xc0, 31, 0xc0, 33, /* TXT holding pointers 31,33,35 */
       0xc0, 35, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4 };
