@@ -238,19 +238,27 @@ static void test_parse_loops(void)
     1, 'x', 0, 0, 1, 0, 1,
     1, 'a', 0xc0, 19, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4,
   };
-  /* A chain of pointers, each to the one before: at most 64 jumps. */
-  unsigned char chain[300];
-  size_t k, len = 0;
+  /* A chain of pointers, each to the one before, kept in a TXT record's
+   * data; the A record's owner is the last one: at most 64 jumps. */
+  unsigned char chain[400];
+  size_t k, len = 0, n;
 
   check_long(parse(&a, loop1, sizeof loop1, "x", DNS_T_A), 0, "label and pointer loop refused");
-  memcpy(chain, "\0\0\x81\x80\0\1\0\1\0\0\0\0\1x\0\0\1\0\1", 19);
-  len = 19;
-  chain[len++] = 0xc0; chain[len++] = 12; /* the first pointer: to "x" */
-  for (k = 1; k < 100; ++k) { chain[len] = 0xc0; chain[len + 1] = (unsigned char)(len - 2); len += 2; }
-  /* The record's owner is the last pointer. */
-  chain[len] = 0xc0; chain[len + 1] = (unsigned char)(len - 2); len += 2;
-  memcpy(chain + len, "\0\1\0\1\0\0\0\0\0\4\1\2\3\4", 14); len += 14;
-  check_long(parse(&a, chain, len, "x", DNS_T_A), 0, "chain of 100 pointers refused");
+  for (n = 10; n <= 100; n += 90) {
+    memcpy(chain, "\0\0\x81\x80\0\1\0\2\0\0\0\0\1x\0\0\1\0\1", 19);
+    len = 19;
+    memcpy(chain + len, "\xc0\x0c\0\x10\0\1\0\0\0\0", 10); len += 10;
+    chain[len++] = (unsigned char)(2 * n >> 8);
+    chain[len++] = (unsigned char)(2 * n);
+    chain[len] = 0xc0; chain[len + 1] = 12; len += 2; /* the first pointer: to "x" */
+    for (k = 1; k < n; ++k) { chain[len] = (unsigned char)(0xc0 | (len - 2) >> 8); chain[len + 1] = (unsigned char)(len - 2); len += 2; }
+    /* the A record, owned by the last pointer */
+    chain[len] = (unsigned char)(0xc0 | (len - 2) >> 8); chain[len + 1] = (unsigned char)(len - 2); len += 2;
+    memcpy(chain + len, "\0\1\0\1\0\0\0\0\0\4\1\2\3\4", 14); len += 14;
+    check_long(parse(&a, chain, len, "x", DNS_T_A), n == 10, "chain of %zu pointers", n + 1);
+    if (n == 10) check_long(a.n, 1, "chain of 11 pointers: the A record");
+  }
+
   {
     /* An MX whose name is a pointer forwards, to a valid name in the next
      * record's data: refused (pointers only go back, RFC 1035 4.1.4 "a
