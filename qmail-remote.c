@@ -410,17 +410,17 @@ static int utf8(const char *s)
 }
 
 /* The name the server greets with is the first word after the code. */
-static int greetsasme(void)
+static int greetsas(const char *name, size_t k)
 {
   const char *s = reply.text.s;
-  size_t n = reply.text.len, i, k = helohost.len;
-  if (n < 4) return 0;
+  size_t n = reply.text.len, i;
+  if (n < 4 || !k) return 0;
   s += 4;
   n -= 4;
   for (i = 0; i < n && s[i] != ' ' && s[i] != '\n' && s[i] != '\t'; ++i) {}
   if (i != k) return 0;
   for (i = 0; i < k; ++i) {
-    char a = s[i], b = helohost.s[i];
+    char a = s[i], b = name[i];
     if (a >= 'A' && a <= 'Z') a = (char)(a - 'A' + 'a');
     if (b >= 'A' && b <= 'Z') b = (char)(b - 'A' + 'a');
     if (a != b) return 0;
@@ -502,7 +502,10 @@ static NORETURN void smtp(void)
   /* qmail's loop check asks DNS whether the MX is this machine; a relay
    * that greets with our own name is this machine (or one configured as
    * it), and the mail would come back to us forever. */
-  if (greetsasme()) quit("DConnected to ", " but the server greets with my own name: it loops back to myself (#5.4.6)");
+  /* our own qmail-smtpd greets with control/me (smtpgreeting's default),
+   * whatever helohost says */
+  if (greetsas(helohost.s, helohost.len) || (control_me.len && greetsas(control_me.s, strlen(control_me.s))))
+    quit("DConnected to ", " but the server greets with my own name: it loops back to myself (#5.4.6)");
 
   nothingwaiting();
   puts_("EHLO ");

@@ -17,6 +17,7 @@ void smtpreply_start(struct smtpreply *r)
   r->pos = 0;
   r->lines = 0;
   r->linekept = 0;
+  r->mixed = 0;
 }
 
 /* Keeps one byte of text, if there is room. The last byte of room is kept
@@ -55,6 +56,7 @@ int smtpreply_feed(struct smtpreply *r, const char *s, size_t n, size_t *used)
         r->linecode = r->linecode * 10 + (unsigned)(c - '0');
         if (++r->pos == 3) {
           if (!r->lines) r->code = r->linecode; /* the reply's code; checked at the end */
+          else if (r->linecode != r->code) r->mixed = 1;
           r->state = S_SEP;
         }
         break;
@@ -84,7 +86,7 @@ done:
 done0:
   *used = i;
   r->state = S_DONE;
-  r->code = goodcode(r->code);
+  r->code = r->mixed ? 0 : goodcode(r->code);
   return 1;
 malformed:
   /* Not a reply line: the dialogue is out of step. Keep what came, end. */

@@ -15,7 +15,10 @@
  *  - A line ends at LF; a CR before the LF is dropped, and so is any other
  *    CR (qmail drops every CR): servers that end lines with a bare LF are
  *    understood. A line never ends at a bare CR.
- *  - The code is that of the first line. It must be three digits, the
+ *  - Every line must carry the same code (RFC 5321 4.2.1); a reply whose
+ *    lines disagree ("250-ok" then "550 no") is malformed, since reading
+ *    either code could turn a refusal into a success. The code must be
+ *    three digits, the
  *    first 2 to 5 and the second 0 to 5 (RFC 5321 4.2.1: 1yz is never
  *    used by SMTP); anything else, and a line that does not start with
  *    three digits followed by ' ', '-' or the end of the line, makes the
@@ -44,9 +47,10 @@ struct smtpreply {
   size_t pos;         /* bytes of this line seen so far */
   size_t lines;       /* whole lines before this one */
   size_t linekept;    /* bytes of this line kept in text */
+  int mixed;          /* a line's code differed from the first line's */
 };
 
-#define SMTPREPLY_ZERO { STRALLOC_ZERO, 0, 0, 0, 0, 0, 0, 0 }
+#define SMTPREPLY_ZERO { STRALLOC_ZERO, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Readies r for a new reply (keeps the memory of the old one). */
 void smtpreply_start(struct smtpreply *r);

@@ -41,7 +41,10 @@ static void test_reply(void)
     { IN("220 hello\n"), 1, 220, IN("220 hello\n"), 10 },                  /* bare LF ends a line */
     { IN("250\r\n"), 1, 250, IN("250\n"), 5 },
     { IN("250-a\r\n250-b\r\n250 c\r\n"), 1, 250, IN("250-a\n250-b\n250 c\n"), 21 },
-    { IN("250-a\r\n251 c\r\nNEXT"), 1, 250, IN("250-a\n251 c\n"), 14 },    /* code of the first line; rest unread */
+    { IN("250-a\r\n250 c\r\nNEXT"), 1, 250, IN("250-a\n250 c\n"), 14 },    /* the rest is unread */
+    { IN("250-a\r\n550 c\r\n"), 1, 0, IN("250-a\n550 c\n"), 14 },        /* codes that disagree */
+    { IN("550-a\r\n250 c\r\n"), 1, 0, IN("550-a\n250 c\n"), 14 },
+    { IN("250-a\r\n251 c\r\n"), 1, 0, IN("250-a\n251 c\n"), 14 },
     { IN("250 a\rb\r\n"), 1, 250, IN("250 ab\n"), 9 },                     /* CRs dropped */
     { IN("250 a\0b\x01\tc\x7f\n"), 1, 250, IN("250 a?b?\tc?\n"), 12 },
     { IN("250 2.1.5 ok\r\n"), 1, 250, IN("250 2.1.5 ok\n"), 14 },
