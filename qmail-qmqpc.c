@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,12 +24,12 @@
 #include "buffer.h"
 #include "control.h"
 #include "envelope.h"
-#include "fd.h"
 #include "fmt.h"
 #include "netstring.h"
 #include "qmtp.h"
 #include "sig.h"
 #include "stralloc.h"
+#include "timeoutconn.h"
 #include "strerr.h" /* NORETURN */
 
 /* Exit codes, qmail-queue(8): 11-40 permanent, the rest temporary. */
@@ -127,28 +126,6 @@ static void packet(void)
   if (!stralloc_append(&after, ',')) die(QQ_NOMEM);
 }
 
-/* 0 connected, -1 failed (lasterror set). */
-static int connectto(int fd, const struct sockaddr_storage *ss, socklen_t len)
-{
-  struct pollfd p;
-  int r, err;
-  socklen_t elen = sizeof err;
-
-  if (fd_nonblock(fd) == -1) return -1;
-  if (connect(fd, (const struct sockaddr *)ss, len) == 0) return fd_block(fd);
-  if (errno != EINPROGRESS && errno != EINTR) { lasterror = QQ_CONNREFUSED; return -1; }
-  p.fd = fd;
-  p.events = POLLOUT;
-  do r = poll(&p, 1, timeoutconnect > 2000000 ? 2000000000 : timeoutconnect * 1000);
-  while (r == -1 && errno == EINTR);
-  if (r == 0) { lasterror = QQ_CONNTIMEOUT; return -1; }
-  if (r == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1 || err) {
-    lasterror = QQ_CONNREFUSED;
-    return -1;
-  }
-  return fd_block(fd);
-}
-
 static void doit(const char *server)
 {
   struct sockaddr_storage ss;
@@ -161,7 +138,11 @@ static void doit(const char *server)
   if (!qmtp_server(server, &ss, &len)) return; /* not an address: ignored, as in qmail */
   fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd == -1) die(QQ_SOCKET);
-  if (connectto(fd, &ss, len) == -1) { close(fd); return; }
+  if (timeoutconn(fd, (const struct sockaddr *)&ss, len, (unsigned long)timeoutconnect) == -1) {
+    lasterror = errno == ETIMEDOUT ? QQ_CONNTIMEOUT : QQ_CONNREFUSED;
+    close(fd);
+    return;
+  }
 
   buffer_init(&out, fd, outspace, sizeof outspace, timeoutremote);
   if (buffer_put(&out, before.s, before.len) == -1 || buffer_put(&out, message.s, message.len) == -1

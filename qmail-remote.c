@@ -55,6 +55,7 @@
 #include "stralloc.h"
 #include "strerr.h" /* NORETURN */
 #include "tcpto.h"
+#include "timeoutconn.h"
 
 /* ------------------------------------------------------------ the report */
 
@@ -276,27 +277,6 @@ static char smtptospace[16384];
 static buffer smtpfrom, smtpto;
 static struct smtpreply reply = SMTPREPLY_ZERO;
 static int flagcritical; /* the final dot went out: a lost answer may mean a duplicate */
-
-/* 0 connected, -1 failed: errno ETIMEDOUT for a timeout. */
-static int timeoutconn(int fd, const struct sockaddr_storage *ss, socklen_t len)
-{
-  struct pollfd p;
-  int r, err;
-  socklen_t elen = sizeof err;
-
-  if (fd_nonblock(fd) == -1) return -1;
-  if (connect(fd, (const struct sockaddr *)ss, len) == 0) return fd_block(fd);
-  if (errno != EINPROGRESS && errno != EINTR) return -1;
-  p.fd = fd;
-  p.events = POLLOUT;
-  do r = poll(&p, 1, timeoutconnect > 2000000 ? 2000000000 : timeoutconnect * 1000);
-  while (r == -1 && errno == EINTR);
-  if (r == 0) { errno = ETIMEDOUT; return -1; }
-  if (r == -1) return -1;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1) return -1;
-  if (err) { errno = err; return -1; }
-  return fd_block(fd);
-}
 
 static void outhost(void) { out(partner); }
 
@@ -628,7 +608,7 @@ int main(int argc, char **argv)
     if (tcpto_dead(ss) && i + 1 < naddrs) continue;
     smtpfd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (smtpfd == -1) temp_oserr();
-    if (timeoutconn(smtpfd, ss, addrs[i].len) == 0) {
+    if (timeoutconn(smtpfd, (const struct sockaddr *)ss, addrs[i].len, (unsigned long)timeoutconnect) == 0) {
       int one = 1;
       tcpto_err(ss, 0);
       if (!inet_ntop(ss->ss_family, ip, partner, sizeof partner)) temp_oserr();
