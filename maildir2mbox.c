@@ -22,6 +22,7 @@
 #include "env.h"
 #include "error.h"
 #include "lock.h"
+#include "maildirlist.h"
 #include "mbox.h"
 #include "open.h"
 #include "stralloc.h"
@@ -29,8 +30,6 @@
 
 #define FATAL "maildir2mbox: fatal: "
 #define WARNING "maildir2mbox: warning: "
-/* maildir(5): a file in tmp/ not accessed for 36 hours is abandoned. */
-#define TMP_STALE 129600
 /* The first line is read whole only to find a Return-Path in it. */
 #define FIRSTLINE_MAX 65536
 
@@ -56,23 +55,6 @@ static int msg_cmp(const void *a, const void *b)
   const struct msg *x = a, *y = b;
   if (x->mtime != y->mtime) return x->mtime < y->mtime ? -1 : 1;
   return strcmp(x->fn, y->fn);
-}
-
-/* Removes files in tmp/ that nobody has touched for 36 hours. */
-static void clean_tmp(time_t now)
-{
-  stralloc fn = STRALLOC_ZERO;
-  struct dirent *de;
-  DIR *dir = opendir("tmp");
-  if (!dir) return;
-  while ((de = readdir(dir))) {
-    struct stat st;
-    if (de->d_name[0] == '.') continue;
-    if (!stralloc_copys(&fn, "tmp/") || !stralloc_cats(&fn, de->d_name) || !stralloc_0(&fn)) break;
-    if (stat(fn.s, &st) == 0 && now > st.st_atime + TMP_STALE) unlink(fn.s);
-  }
-  closedir(dir);
-  stralloc_free(&fn);
 }
 
 /* Adds the messages of sub/ that are older than now (a message delivered
@@ -172,7 +154,7 @@ int main(void)
   if (chdir(maildir) == -1) strerr_die(111, FATAL, "unable to chdir to ", maildir, ": ", error_str(errno));
 
   now = time(0);
-  clean_tmp(now);
+  maildirlist_clean(now);
   scan("new", now);
   scan("cur", now);
   if (!nmsgs) return 0; /* nothing new: the mbox is not touched */
