@@ -57,7 +57,8 @@ LIBS_qmail-remote = -lresolv
 all: $(BINS)
 
 $(O)/auto.c: tools/mkauto.sh $(CONF)/conf-qmail $(CONF)/conf-users $(CONF)/conf-groups \
-		$(CONF)/conf-split $(CONF)/conf-spawn $(CONF)/conf-patrn $(CONF)/conf-break
+		$(CONF)/conf-split $(CONF)/conf-spawn $(CONF)/conf-patrn $(CONF)/conf-break \
+		$(CONF)/conf-vpopmail
 	@mkdir -p $(@D)
 	$(Q)sh tools/mkauto.sh $(CONF) > $@.tmp && mv $@.tmp $@
 

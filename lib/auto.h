@@ -10,5 +10,9 @@ extern const unsigned long auto_patrn;   /* conf-patrn */
 extern const char auto_break;            /* conf-break */
 extern const char *const auto_users[8];  /* conf-users, in its order */
 extern const char *const auto_groups[2]; /* conf-groups */
+/* conf-vpopmail: the virtual-domain store's base directory, owner, group */
+extern const char auto_vpopmail[];
+extern const char auto_vpopuser[];
+extern const char auto_vpopgroup[];
 
 #endif

@@ -16,4 +16,5 @@ put() { # file content
 put conf-qmail "$root"
 put conf-users "$(for i in 1 2 3 4 5 6 7 8; do echo "$user"; done)"
 put conf-groups "$(printf '%s\n%s' "$group" "$group")"
+put conf-vpopmail "$(printf '%s\n%s\n%s' "$root/vpopmail" "$user" "$group")"
 put conf-instance "unprivileged"
