@@ -47,6 +47,11 @@ COMPILE = $(CC_CMD) $(EXTRA_CFLAGS) -MMD -MP -Ilib
 ld_for = $(if $(filter 0,$(STATIC))$(filter $(1),$(DYNAMIC)),$(filter-out -static -static-pie,$(LD_CMD)),$(LD_CMD)) $(EXTRA_LDFLAGS)
 # Extra libraries, per program: LIBS_name = ...
 LIBS_checkpassword = -lcrypt
+# lib/vcrypt (crypt(3) for vpasswd); libcrypt.a links statically.
+LIBS_vadduser = -lcrypt
+LIBS_vpasswd = -lcrypt
+LIBS_vmoduser = -lcrypt
+LIBS_vcrypt_test = -lcrypt
 # lib/dns uses res_query: in libc itself since glibc 2.34, in libresolv
 # before (static linking of it works: res_* need no NSS).
 LIBS_qmail-remote = -lresolv
@@ -93,7 +98,7 @@ tests: $(TESTS) $(TESTBIN) $(BINS)
 $(O)/tests/%: $(O)/obj/tests/%.o $(O)/libq.a
 	@mkdir -p $(@D)
 	@echo "  ld    $@"
-	$(Q)$(call ld_for,none) -o $@ $< $(O)/libq.a
+	$(Q)$(call ld_for,none) -o $@ $< $(O)/libq.a $(LIBS_$*)
 
 replay: $(REPLAY)
 
