@@ -119,6 +119,7 @@ $(O)/fuzz/%: fuzz/%.c fuzz/fuzz.h fuzz/memfd.c $(LIBSRC) $(wildcard lib/*.h) $(O
 
 setup: all
 	sh tools/install.sh $(O) $(CONF)
+	sh tools/mkservice.sh $(CONF)
 
 check:
 	sh tools/instcheck.sh $(O) $(CONF)
