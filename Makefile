@@ -107,13 +107,14 @@ $(O)/replay/%: $(O)/obj/fuzz/%.o $(O)/obj/fuzz/replay.o $(O)/obj/fuzz/memfd.o $(
 	@echo "  ld    $@"
 	$(Q)$(call ld_for,none) -o $@ $< $(O)/obj/fuzz/replay.o $(O)/obj/fuzz/memfd.o $(O)/libq.a
 
-# libFuzzer builds need clang; they go in their own directory.
+# libFuzzer builds need clang; they go in their own directory. Every lib
+# file is compiled in, so lib/vcrypt needs -lcrypt here.
 FUZZ_CC = clang -std=c99 -g -O1 -D_DEFAULT_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
 fuzz: $(FUZZ)
 
 $(O)/fuzz/%: fuzz/%.c fuzz/fuzz.h fuzz/memfd.c $(LIBSRC) $(wildcard lib/*.h) $(O)/auto.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -o $@ $< fuzz/memfd.c $(LIBSRC) $(O)/auto.c
+	$(FUZZ_CC) -o $@ $< fuzz/memfd.c $(LIBSRC) $(O)/auto.c -lcrypt
 
 # ---- install ----
 
