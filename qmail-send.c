@@ -9,8 +9,15 @@
  * removes finished messages. INTERNALS.md describes the queue; the log
  * lines are qmail-log(5)'s.
  *
+ * Remote deliveries are also limited per recipient domain
+ * (control/concurrencydomains, lib/destlimit.h): a recipient whose domain
+ * is at its limit waits in that domain's queue and takes the next slot
+ * one of the domain's deliveries frees, so a slow site holds up only its
+ * own mail.
+ *
  * Signals: TERM finishes the deliveries under way and exits; ALRM retries
- * every deferred message now; HUP rereads locals and virtualdomains. */
+ * every deferred message now; HUP rereads locals, virtualdomains and
+ * concurrencydomains. */
 
 #define _GNU_SOURCE /* pipe2 */
 #include <dirent.h>
@@ -29,6 +36,7 @@
 #include "bounce.h"
 #include "buffer.h"
 #include "control.h"
+#include "destlimit.h"
 #include "envelope.h"
 #include "error.h"
 #include "fd.h"
@@ -111,6 +119,19 @@ static stralloc vdoms = STRALLOC_ZERO;
 static stralloc percenthack = STRALLOC_ZERO;
 static unsigned long bouncemaxbytes = 50000;
 static struct route route;
+static struct destlimit destlim;
+static int flagwake;           /* a reload may have freed destination slots */
+
+/* control/concurrencydomains into destlim; 1, or 0 if unreadable. */
+static int getdestlimits(void)
+{
+  stralloc lines = STRALLOC_ZERO;
+  int r = control_readfile(&lines, "control/concurrencydomains", 0);
+  if (r == -1) return 0;
+  while (!destlimit_config(&destlim, lines.s ? lines.s : "", r ? lines.len : 0)) nomem();
+  stralloc_free(&lines);
+  return 1;
+}
 
 static int getcontrols(void)
 {
@@ -141,10 +162,10 @@ static int getcontrols(void)
   if (!constmap_init(&route.vdoms, vdoms.s, vdoms.len, 1)) return 0;
   if (!constmap_init(&route.percenthack, percenthack.s, percenthack.len, 0)) return 0;
   route.envnoathost = envnoathost.s;
-  return 1;
+  return getdestlimits();
 }
 
-/* SIGHUP: locals and virtualdomains only, as qmail. */
+/* SIGHUP: locals and virtualdomains, as qmail, and concurrencydomains. */
 static void regetcontrols(void)
 {
   stralloc newlocals = STRALLOC_ZERO, newvdoms = STRALLOC_ZERO;
@@ -167,6 +188,8 @@ static void regetcontrols(void)
   }
   stralloc_free(&newlocals);
   stralloc_free(&newvdoms);
+  if (!getdestlimits()) logs("alert: unable to reread control/concurrencydomains\n");
+  flagwake = 1;
   while (chdir("queue") == -1) {
     logs("alert: unable to switch back to queue directory; HELP! sleeping...\n");
     logflush();
@@ -176,7 +199,8 @@ static void regetcontrols(void)
 
 /* ----------------------------------------------------------- MESSAGES */
 
-enum { R_PENDING, R_INFLIGHT, R_DONE };
+/* R_WAIT: in the queue of its destination (struct dest), which is full. */
+enum { R_PENDING, R_INFLIGHT, R_DONE, R_WAIT };
 enum { W_IDLE, W_HEAP, W_PASS };
 
 struct rcpt {
@@ -196,6 +220,8 @@ struct msg {
   size_t nr;
   unsigned pending[CHANNELS];   /* recipients waiting, per channel */
   unsigned inflight;
+  unsigned waiting;             /* recipients in R_WAIT */
+  uint64_t serial;              /* tells it from a later message with its id */
   time_t retry[CHANNELS];
   size_t cursor[CHANNELS];      /* next recipient of the pass under way */
   unsigned char where[CHANNELS];
@@ -214,6 +240,7 @@ struct msg {
 static struct msg **htab;
 static size_t hsize, hcount;
 static uint64_t livebytes;
+static uint64_t msgserial;
 
 static struct msg *msg_find(unsigned long id)
 {
@@ -243,6 +270,7 @@ static void msg_link(struct msg *m)
   }
   m->hnext = htab[m->id % hsize];
   htab[m->id % hsize] = m;
+  m->serial = ++msgserial;
   ++hcount;
   livebytes += m->recordlen;
 }
@@ -531,7 +559,7 @@ static void sched_heap(struct msg *m, int c, time_t when)
 
 static void sched_done(struct msg *m)
 {
-  if (m->finishing || m->removing || m->inflight || !m->committed) return;
+  if (m->finishing || m->removing || m->inflight || m->waiting || !m->committed) return;
   if (m->pending[0] || m->pending[1]) return;
   /* Not while a pass still points at it: the pass ends first. */
   if (m->where[0] == W_PASS || m->where[1] == W_PASS) return;
@@ -552,8 +580,10 @@ static void msg_count(struct msg *m)
 {
   size_t i;
   m->pending[0] = m->pending[1] = 0;
+  m->waiting = 0;
   for (i = 0; i < m->nr; ++i)
     if (m->r[i].state == R_PENDING) ++m->pending[m->r[i].chan];
+    else if (m->r[i].state == R_WAIT) ++m->waiting;
 }
 
 /* --------------------------------------------------------- DELIVERIES */
@@ -562,6 +592,7 @@ struct del {
   struct msg *m;         /* 0: slot free */
   size_t idx;
   unsigned long delid;
+  struct dest *dest;     /* remote: the recipient's domain */
 };
 static struct del *dels[CHANNELS];
 static unsigned long used[CHANNELS];
@@ -609,7 +640,7 @@ static void senderadd(stralloc *sa, const char *sender, const char *recip)
   while (!stralloc_cats(sa, sender)) nomem();
 }
 
-static void del_start(int c, struct msg *m, size_t idx)
+static void del_start(int c, struct msg *m, size_t idx, struct dest *dest)
 {
   struct del *d;
   unsigned long i;
@@ -622,6 +653,8 @@ static void del_start(int c, struct msg *m, size_t idx)
   d->m = m;
   d->idx = idx;
   d->delid = masterdelid++;
+  d->dest = dest;
+  if (dest) ++dest->inflight;
   m->r[idx].state = R_INFLIGHT;
   --m->pending[c];
   ++m->inflight;
@@ -641,6 +674,48 @@ static void del_start(int c, struct msg *m, size_t idx)
   logsafes(m->r[idx].addr);
   logs("\n");
   del_status();
+}
+
+static struct dest *dest_of(const char *addr)
+{
+  size_t len;
+  const char *domain = destlimit_domain(addr, &len);
+  struct dest *d;
+  while (!(d = destlimit_get(&destlim, domain, len))) nomem();
+  return d;
+}
+
+/* Hands d's free slots to the recipients waiting for them, first come
+ * first served, as far as the remote channel has slots. Waiters whose
+ * message is gone, or that were settled meanwhile (an orphaned result),
+ * are skipped. */
+static void dest_wake(struct dest *d)
+{
+  struct destwait w;
+  while (!flagexitasap && spawnalive[1] && used[1] < concurrency[1] && destlimit_pop(d, &w)) {
+    struct msg *m = msg_find(w.id);
+    if (!m || m->serial != w.serial || m->dead || w.idx >= m->nr || m->r[w.idx].state != R_WAIT) continue;
+    m->r[w.idx].state = R_PENDING;
+    --m->waiting;
+    ++m->pending[1];
+    del_start(1, m, w.idx, d);
+  }
+}
+
+static void dest_wake_each(struct dest *d, void *arg)
+{
+  (void)arg;
+  dest_wake(d);
+  if (d->whead != d->wlen && d->inflight < d->limit) flagwake = 1; /* the channel was full */
+}
+
+/* A remote recipient whose destination is full waits in its queue. */
+static void rcpt_wait(struct dest *d, struct msg *m, size_t idx)
+{
+  while (!destlimit_wait(d, m->id, m->serial, idx)) nomem();
+  m->r[idx].state = R_WAIT;
+  --m->pending[1];
+  ++m->waiting;
 }
 
 /* Starts as many deliveries on channel c as it may run. */
@@ -674,8 +749,28 @@ static void pass_do(int c)
       sched_done(m);
       continue;
     }
-    del_start(c, m, m->cursor[c]++);
+    if (c == 1) {
+      size_t idx = m->cursor[c];
+      struct dest *d = dest_of(m->r[idx].addr);
+      if (!destlimit_may(d)) {
+        dest_wake(d); /* its waiters come first */
+        if (used[c] >= concurrency[c]) return; /* this recipient's turn comes at the next pass_do */
+        if (!destlimit_may(d)) { rcpt_wait(d, m, idx); ++m->cursor[c]; continue; }
+      }
+      ++m->cursor[c];
+      del_start(c, m, idx, d);
+    } else
+      del_start(c, m, m->cursor[c]++, 0);
   }
+}
+
+/* A delivery to d ended: its slot goes to the next recipient waiting. */
+static void dest_release(struct dest *d)
+{
+  if (!d) return;
+  --d->inflight;
+  dest_wake(d);
+  destlimit_drop(&destlim, d);
 }
 
 /* The spawner keeps a result until told it is in the journal: the ack
@@ -703,9 +798,12 @@ static void del_result(int c, unsigned long delnum, const char *res, size_t len)
   m = d->m;
   del_ack(c, delnum);
   if (m->dead) { /* its result no longer matters */
+    struct dest *dest = d->dest;
     d->m = 0;
+    d->dest = 0;
     --m->inflight;
     --used[c];
+    dest_release(dest);
     del_status();
     return;
   }
@@ -750,9 +848,14 @@ static void del_result(int c, unsigned long delnum, const char *res, size_t len)
       sched_heap(m, c, m->retry[c]);
   }
   stralloc_free(&text);
-  d->m = 0;
-  --m->inflight;
-  --used[c];
+  {
+    struct dest *dest = d->dest;
+    d->m = 0;
+    d->dest = 0;
+    --m->inflight;
+    --used[c];
+    dest_release(dest);
+  }
   del_status();
   sched_done(m);
 }
@@ -1231,8 +1334,10 @@ static void orphans_apply(int wait)
       m = msg_find(id);
       /* Only recipients still waiting: one being redelivered right now
        * reports for itself. */
-      if (!m || idx >= m->nr || m->r[idx].state != R_PENDING) continue;
+      if (!m || idx >= m->nr || (m->r[idx].state != R_PENDING && m->r[idx].state != R_WAIT)) continue;
       if (f[2][0] != 'K' && f[2][0] != 'D') continue;
+      /* A waiter stays in its destination's queue; dest_wake skips it. */
+      if (m->r[idx].state == R_WAIT) { --m->waiting; ++m->pending[m->r[idx].chan]; }
       m->r[idx].state = R_DONE;
       if (f[2][0] == 'K')
         journal_done(m, idx);
@@ -1445,6 +1550,7 @@ int main(void)
     if (!flagexitasap) {
       if (todolen) todo_do();
       finish_do();
+      if (flagwake && used[1] < concurrency[1]) { flagwake = 0; destlimit_each(&destlim, dest_wake_each, 0); }
       for (c = 0; c < CHANNELS; ++c) pass_do(c);
       if (recent >= nexttodoscan) todo_scan();
       if (recent >= nextcleanup) { clean_send('P', 0, 0, 0); nextcleanup = recent + SLEEP_CLEANUP; }

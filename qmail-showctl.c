@@ -57,8 +57,8 @@ struct ctl {
 };
 
 /* qmail 1.03's control files, in qmail-showctl's order and words, and
- * Quail's additions (bouncemaxbytes, timeoutlocal, and qmail-smtpd's
- * limits and checks) among them. */
+ * Quail's additions (bouncemaxbytes, concurrencydomains, timeoutlocal, and
+ * qmail-smtpd's limits and checks) among them. */
 static const struct ctl ctls[] = {
   { "badhelo", LST, 0, "Any HELO name is allowed.", "", " not accepted in HELO." },
   { "badmailfrom", LST, 0, "Any MAIL FROM is allowed.", "", " not accepted in MAIL FROM." },
@@ -66,6 +66,7 @@ static const struct ctl ctls[] = {
   { "bouncefrom", STR, 0, "MAILER-DAEMON", "Bounce user name is ", "" },
   { "bouncehost", STR, 1, "bouncehost", "Bounce host name is ", "" },
   { "bouncemaxbytes", NUM, 0, "50000", "Bounces return whole messages up to ", " bytes" },
+  { "concurrencydomains", LST, 0, "No per-domain remote concurrency limits.", "Remote concurrency per domain: ", "" },
   { "concurrencylocal", NUM, 0, "10", "Local concurrency is ", "" },
   { "concurrencyremote", NUM, 0, "20", "Remote concurrency is ", "" },
   { "databytes", NUM, 0, "0", "SMTP DATA limit is ", " bytes" },

@@ -468,6 +468,91 @@ def test_concurrency():
         s.cleanup()
 
 
+DOMAIN_REMOTE = r"""#!/bin/sh
+# fake qmail-remote that holds each delivery until release.<domain> exists,
+# and notes how many deliveries to the same domain run as it starts
+d=@DIR@
+host=$(printf %s "$1" | tr A-Z a-z)
+cat > /dev/null
+touch "$d/run.$host.$$"
+n=$(ls "$d" | grep -c "^run\.$host\.")
+echo "$n" >> "$d/peak.$host"
+while [ ! -f "$d/release.$host" ]; do sleep 0.05; done
+rm -f "$d/run.$host.$$"
+echo x >> "$d/done.$host"
+printf 'r%s accepted\n\0Kdone\n\0' "$3"
+"""
+
+
+def test_domain_concurrency():
+    # control/concurrencydomains: at most N remote deliveries at once per
+    # recipient domain; the others wait without holding up other domains
+    # (no head-of-line blocking); N = 0 holds a domain until HUP raises it.
+    s = quail.System(controls={"concurrencyremote": "10",
+                               "concurrencydomains": "# comment\nslow.test:2\nheld.test:0\n.sub.test:1\n"})
+    top = s.top
+    remote = os.path.join(top, "qmail-remote")
+    with open(remote, "w") as f:
+        f.write(DOMAIN_REMOTE.replace("@DIR@", top))
+    os.chmod(remote, 0o755)
+    s.env["QMAILREMOTE"] = remote
+
+    def count(name):
+        try:
+            with open(os.path.join(top, name)) as f:
+                return len(f.read().split())
+        except FileNotFoundError:
+            return 0
+
+    def peaks(host):
+        try:
+            with open(os.path.join(top, "peak." + host)) as f:
+                return [int(x) for x in f.read().split()]
+        except FileNotFoundError:
+            return []
+    try:
+        for h in ("fast.test", "a.sub.test", "b.sub.test"):
+            open(os.path.join(top, "release." + h), "w").close()
+        s.start()
+        for i in range(6):
+            s.inject(msg("slow %d" % i), "alice@test.example", ["u%d@slow.test" % i])
+        s.inject(msg("slow multi"), "alice@test.example", ["m1@slow.test", "m2@SLOW.test", "m3@slow.test"])
+        for i in range(2):
+            s.inject(msg("held %d" % i), "alice@test.example", ["h%d@held.test" % i])
+        for i in range(4):
+            s.inject(msg("fast %d" % i), "alice@test.example", ["f%d@fast.test" % i])
+        for i in range(3):
+            s.inject(msg("sub %d" % i), "alice@test.example", ["s%d@a.sub.test" % i, "t%d@b.sub.test" % i])
+        check(wait_for(lambda: count("done.fast.test") == 4, 60),
+              "concurrencydomains: fast.test is delivered while slow.test is at its limit", s.logtext())
+        check(wait_for(lambda: count("done.a.sub.test") == 3 and count("done.b.sub.test") == 3, 60),
+              "concurrencydomains: .sub.test lines limit each subdomain on its own, and all are delivered")
+        check(wait_for(lambda: len(peaks("slow.test")) == 2, 30), "slow.test: 2 deliveries started",
+              str(peaks("slow.test")))
+        time.sleep(1)
+        check_eq(len(peaks("slow.test")), 2, "slow.test: no third delivery while 2 run")
+        check_eq(peaks("held.test"), [], "held.test:0: nothing starts")
+        check(max(peaks("a.sub.test") + [0]) == 1 and max(peaks("b.sub.test") + [0]) == 1,
+              ".sub.test:1: one at a time per subdomain", str(peaks("a.sub.test") + peaks("b.sub.test")))
+        open(os.path.join(top, "release.slow.test"), "w").close()
+        check(wait_for(lambda: count("done.slow.test") == 9, 60), "slow.test: all 9 recipients delivered once released",
+              s.logtext())
+        check_eq(max(peaks("slow.test")), 2, "slow.test: never more than 2 at once", str(peaks("slow.test")))
+        check_eq(len(peaks("slow.test")), 9, "slow.test: each recipient delivered once")
+        check_eq(peaks("held.test"), [], "held.test:0: still held")
+        # Raise the held domain's limit and tell qmail-send.
+        with open(os.path.join(ROOT, "control", "concurrencydomains"), "w") as f:
+            f.write("held.test:1\n")
+        open(os.path.join(top, "release.held.test"), "w").close()
+        s.signal(signal.SIGHUP)
+        check(wait_for(lambda: count("done.held.test") == 2, 60), "after HUP, held.test's mail is delivered", s.logtext())
+        check_eq(max(peaks("held.test") + [0]), 1, "held.test:1: one at a time")
+        check(not re.search(r"delivery \d+: (deferral|failure)", s.logtext()), "no delivery deferred or failed")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
 def test_verp_and_remote():
     s = new_system()
     try:
@@ -583,5 +668,6 @@ test_timeout()
 test_verp_and_remote()
 test_cleanup_at_start()
 test_concurrency()
+test_domain_concurrency()
 test_burst()
 quail.done()
