@@ -7,6 +7,10 @@ mounts over /etc/resolv.conf, points at it. tests/bin/dnsquery (lib/dns
 from the command line) runs inside the namespace. Needs root and ip(8);
 skipped otherwise.
 
+qmail-remote itself runs in the namespace too: it picks the mail
+exchanger from DNS (a dead best MX, then the backup; its own address as an
+MX: the loop check) and delivers to a test sink on 127.0.0.N:25 there.
+
 not tested: a resolver that answers from another address; IPv6 transport
 to the server; EDNS0.
 """
@@ -56,7 +60,54 @@ TABLE = {
     "slowhost.test AAAA": {"drop": True},
     "big.test A": {"answers": [rr("@", A, "10.0.0.%d" % i) for i in range(1, 41)]},
     "equal.test MX": {"answers": [rr("@", MX, [10, "mx1.example.test"]), rr("@", MX, [10, "mx2.example.test"])]},
+    # for qmail-remote: 127.0.0.2 refuses, 127.0.0.3 runs the sink, 127.0.0.1 is "me"
+    "pick.test MX": {"answers": [rr("@", MX, [10, "down.mx.test"]), rr("@", MX, [20, "up.mx.test"])]},
+    "down.mx.test A": {"answers": [rr("@", A, "127.0.0.2")]},
+    "up.mx.test A": {"answers": [rr("@", A, "127.0.0.3")]},
+    "me.mx.test A": {"answers": [rr("@", A, "127.0.0.1")]},
+    "selfmx.test MX": {"answers": [rr("@", MX, [10, "me.mx.test"]), rr("@", MX, [20, "up.mx.test"])]},
+    "backupself.test MX": {"answers": [rr("@", MX, [10, "up.mx.test"]), rr("@", MX, [20, "me.mx.test"])]},
+    "noaddr.test MX": {"answers": [rr("@", MX, [10, "nowhere.test"])]},
 }
+
+# A minimal SMTP sink for the namespace: accepts every transaction on
+# HOST:25 and appends "rcpt list<TAB>bytes" lines to OUT.
+SINK = r"""
+import socket, sys
+host, out = sys.argv[1], sys.argv[2]
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((host, 25)); ls.listen(8)
+print("ready", flush=True)
+while True:
+    c, _ = ls.accept(); c.settimeout(20); f = c.makefile("rb")
+    def say(t): c.sendall(t.encode() + b"\r\n")
+    say("220 sink")
+    rcpts = []
+    try:
+        while True:
+            line = f.readline()
+            if not line: break
+            cmd = line[:4].upper()
+            if cmd == b"DATA":
+                say("354 go"); data = b""
+                while True:
+                    l = f.readline()
+                    if not l or l == b".\r\n": break
+                    data += l
+                with open(out, "a") as o: o.write(",".join(rcpts) + "\t%d\n" % len(data))
+                rcpts = []; say("250 ok")
+            elif cmd == b"RCPT":
+                rcpts.append(line.decode().split(":", 1)[1].strip().strip("<>")); say("250 ok")
+            elif cmd == b"QUIT":
+                say("221 bye"); break
+            elif cmd == b"EHLO":
+                say("250 sink")
+            else:
+                say("250 ok")
+    except OSError:
+        pass
+    c.close()
+"""
 
 
 def main():
@@ -73,7 +124,7 @@ def main():
     ns = "quail-dns-%d" % os.getpid()
     etc = os.path.join("/etc/netns", ns)
     tmp = tempfile.mkdtemp(prefix="quail-dns-")
-    server = None
+    server = sink = None
     try:
         if subprocess.run(["ip", "netns", "add", ns], stderr=subprocess.PIPE).returncode != 0:
             quail.skip("dns e2e", "ip netns add failed (no CAP_SYS_ADMIN?)")
@@ -94,7 +145,11 @@ def main():
                         if ready else "no ready line in 10 s")
             quail.done()
         run_cases(ns)
+        sink = run_remote_cases(ns, tmp)
     finally:
+        if sink is not None:
+            sink.kill()
+            sink.wait()
         if server is not None:
             server.kill()
             server.wait()
@@ -167,6 +222,65 @@ def run_cases(ns):
     want = {("mx1.example.test", "mx1.example.test", "mx2.example.test"),
             ("mx2.example.test", "mx1.example.test", "mx1.example.test")}
     quail.check_eq(orders, want, "dns: equal preferences come in both orders")
+
+
+def run_remote_cases(ns, tmp):
+    """qmail-remote choosing mail exchangers through DNS; returns the sink."""
+    out = os.path.join(tmp, "sink.out")
+    sink = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", SINK, "127.0.0.3", out],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ready, _, _ = select.select([sink.stdout], [], [], 10)
+    if not ready or sink.stdout.readline().strip() != b"ready":
+        quail.check(False, "remote: test sink starts in the namespace")
+        return sink
+    control = os.path.join(quail.ROOT, "control")
+    for f in os.listdir(control):
+        os.unlink(os.path.join(control, f))
+    for name, value in (("me", "test.example"), ("timeoutconnect", "3"), ("timeoutremote", "10")):
+        with open(os.path.join(control, name), "w") as f:
+            f.write(value + "\n")
+    remote = os.path.join(quail.BIN, "qmail-remote")
+    env = {"PATH": "/usr/bin:/bin", "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
+           "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+
+    def deliver(domain, rcpt):
+        with tempfile.TemporaryFile() as m:
+            m.write(b"Subject: mx\n\nhello\n")
+            m.seek(0)
+            p = subprocess.run(["ip", "netns", "exec", ns, remote, domain, "bob@test.example", rcpt], stdin=m,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+        return p.stdout.decode(errors="replace")
+
+    def received():
+        try:
+            with open(out) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def final(rep):
+        """The K/Z/D letter that ends a qmail-remote report, or "?"."""
+        parts = rep.split("\0")
+        return parts[-2][:1] if len(parts) >= 2 and parts[-1] == "" else "?"
+
+    body = len(b"Subject: mx\r\n\r\nhello\r\n")
+    rep = deliver("pick.test", "a@pick.test")
+    quail.check(final(rep) == "K" and received() == ["a@pick.test\t%d" % body],
+                "remote: the best MX refuses: delivered to the backup MX", repr(rep) + repr(received()))
+    rep = deliver("backupself.test", "b@backupself.test")
+    quail.check(final(rep) == "K" and received()[-1:] == ["b@backupself.test\t%d" % body],
+                "remote: this host as a worse MX: the better one gets it", repr(rep))
+    n = len(received())
+    for domain, want, name in (("selfmx.test", "D", "this host as the best MX: permanent loop failure"),
+                               ("nonexistent.test", "D", "NXDOMAIN: permanent"),
+                               ("servfail.test", "Z", "SERVFAIL: temporary"),
+                               ("null.test", "D", "null MX: permanent"),
+                               ("noaddr.test", "D", "MX without addresses: permanent")):
+        rep = deliver(domain, "x@" + domain)
+        quail.check(final(rep) == want and len(received()) == n, "remote: " + name + ", nothing sent", repr(rep))
+        if domain == "selfmx.test":
+            quail.check("#5.4.6" in rep, "remote: the loop failure says so (#5.4.6)", repr(rep))
+    return sink
 
 
 if __name__ == "__main__":
