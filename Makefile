@@ -3,6 +3,7 @@
 #   make                        build everything into build/
 #   make setup check            (as root) install into conf-qmail, then verify
 #   make test                   the whole test suite (TEST), ending "N passed, N failed"
+#   make demo / demo-stop       start / stop the demo on 127.0.0.1 (./demo)
 #   make instance ROOT=/dir     build and install an unprivileged instance in /dir
 #   make fuzz                   libFuzzer binaries (clang) into build/fuzz/
 #
@@ -56,7 +57,7 @@ LIBS_vcrypt_test = -lcrypt
 # before (static linking of it works: res_* need no NSS).
 LIBS_qmail-remote = -lresolv
 
-.PHONY: all tests replay fuzz setup check test instance clean print-programs
+.PHONY: all tests replay fuzz setup check test instance clean print-programs demo demo-stop
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -127,6 +128,13 @@ check:
 
 test:
 	sh ./TEST
+
+# The whole system on 127.0.0.1 under svscan, from ./demo (tools/demo.sh).
+demo:
+	@sh tools/demo.sh start
+
+demo-stop:
+	@sh tools/demo.sh stop
 
 # An unprivileged instance: every role is the invoking user, conf-qmail is
 # ROOT, and the build lives in its own directory (INST_O).
