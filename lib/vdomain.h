@@ -52,4 +52,67 @@ int vdomain_get(const char *qmailhome, const char *domain, struct vdomain *d, st
  * a migrated site may have hashed domain directories. 1 or 0 (no memory). */
 int vdomain_dirof(stralloc *out, const char *base, const char *domain);
 
+/* ---- the control files of QMAILHOME (vadddomain, vdeldomain, ...) ----
+ *
+ * Every edit rewrites the whole file: FILE.tmp, fsync, rename, fsync of the
+ * directory, keeping the old file's mode (and, as root, its owner); a new
+ * file is 0644. Callers hold vdomain_lock() around a series of edits and
+ * the programs they then run, so two commands never interleave. Lines are
+ * compared lowercased, without trailing blanks. Each edit returns 1 when
+ * it changed the file, 0 when there was nothing to change (the line was
+ * already there, or was not), -1 with errno (E2BIG: the file is over 16 MB;
+ * EINVAL: a field that cannot be written). */
+
+/* Opens and flocks qmailhome/control/.vpopmail.lock: the descriptor (close
+ * it to release the lock), or -1 with errno. */
+int vdomain_lock(const char *qmailhome);
+
+/* users/assign: "+domain-:real:uid:gid:dir:-::" added before the "." line
+ * (the file is made with its "." if missing), or every "+domain-:" line
+ * removed. */
+int vdomain_assign_add(const char *qmailhome, const char *domain, const char *real,
+                       unsigned long uid, unsigned long gid, const char *dir);
+int vdomain_assign_del(const char *qmailhome, const char *domain);
+
+/* control/rcpthosts, or control/morercpthosts once rcpthosts has
+ * VDOMAIN_RCPTHOSTS_MAX lines (vpopmail's rule); *more says whether
+ * morercpthosts changed, and then the caller runs qmail-newmrh. Deleting
+ * removes the domain from both files. 0 if it was already in one (add) or
+ * in neither (delete). */
+#define VDOMAIN_RCPTHOSTS_MAX 50
+int vdomain_rcpthosts_add(const char *qmailhome, const char *domain, int *more);
+int vdomain_rcpthosts_del(const char *qmailhome, const char *domain, int *more);
+
+/* control/virtualdomains: the line "domain:domain" (vpopmail's form). */
+int vdomain_virtualdomains_add(const char *qmailhome, const char *domain);
+int vdomain_virtualdomains_del(const char *qmailhome, const char *domain);
+
+/* control/locals: the domain's line removed (a virtual domain is not local). */
+int vdomain_locals_del(const char *qmailhome, const char *domain);
+
+/* Runs qmailhome/bin/prog (qmail-newu, qmail-newmrh) without arguments and
+ * waits: 0 it exited 0, 1 it failed (other exit code or a signal), -1 it
+ * could not be run (errno). */
+int vdomain_runbin(const char *qmailhome, const char *prog);
+
+/* Every domain users/assign holds in vpopmail's form ("+name-:real:...:-::"
+ * with a valid domain name), each NUL-terminated in names, in file order.
+ * 0, or -1 with errno (a missing users/assign is an empty list). */
+int vdomain_list(const char *qmailhome, stralloc *names);
+
+/* Makes qmail-send reread locals and virtualdomains. Two ways, both tried:
+ *  - a supervised service: the directory in $QMAILSEND_SERVICE, else
+ *    /service/qmail-send, else /etc/service/qmail-send, whose supervise/
+ *    control pipe gets 'h' (what svc -h writes; daemontools and runit);
+ *  - the processes whose /proc/PID/exe is qmailhome/bin/qmail-send (as
+ *    root any, else our own) get SIGHUP.
+ * 1 if either reached qmail-send (how says which, for -v), 0 if neither
+ * found it: the caller warns the administrator. */
+int vdomain_reload(const char *qmailhome, stralloc *how);
+
+/* Removes path and everything under it (rm -rf), never following a
+ * symbolic link (ezmlm's .qmail links are removed, not their targets).
+ * A missing path is not an error. 0 or -1 with errno. */
+int vdomain_rmtree(const char *path);
+
 #endif
