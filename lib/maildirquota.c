@@ -402,6 +402,22 @@ static int recalc(const char *maildir, const struct maildirquota *q, struct mail
   return r;
 }
 
+int maildirquota_count(const char *maildir, struct maildirquota_usage *u)
+{
+  struct maildirquota_usage sum = { 0, 0 };
+  struct timespec start;
+  int dfd, e, changed = 0;
+
+  clock_gettime(CLOCK_REALTIME, &start);
+  dfd = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd == -1) return -1;
+  e = count_all(dfd, &sum, &start, &changed) == -1 ? errno : 0;
+  close(dfd);
+  if (e) { errno = e; return -1; }
+  *u = sum;
+  return 0;
+}
+
 int maildirquota_recalc(const char *maildir, const struct maildirquota *q,
                         struct maildirquota_usage *u)
 {

@@ -76,6 +76,10 @@ int maildirquota_read(const char *maildir, const struct maildirquota *q,
  * being counted is skipped. */
 int maildirquota_recalc(const char *maildir, const struct maildirquota *q,
                         struct maildirquota_usage *u);
+/* Counts the Maildir into u as maildirquota_recalc does, writing
+ * nothing (for readers such as vuserinfo, which may run as another user
+ * than the mailbox's owner). 0, or -1 (errno). */
+int maildirquota_count(const char *maildir, struct maildirquota_usage *u);
 /* The usage of the Maildir under q: maildirquota_read, and
  * maildirquota_recalc when that says 0. When the recalculated numbers are
  * known but the new file cannot be written, they are still returned (the

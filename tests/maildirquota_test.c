@@ -234,6 +234,13 @@ static void test_files(void)
   check_long(u.bytes, 1234 + 300 + 2000 + 400 + 100 + 50, "recalc: bytes");
   check_long(u.count, 6, "recalc: count");
   check_str(readfile("Maildir/maildirsize"), "100000S\n4084 6\n", "recalc: the file written");
+  unlink(tmpdir_path("Maildir/maildirsize"));
+  u.bytes = u.count = -9;
+  check_long(maildirquota_count(md, &u), 0, "count");
+  check_long(u.bytes, 4084, "count: bytes");
+  check_long(u.count, 6, "count: count");
+  check_str(readfile("Maildir/maildirsize"), "(missing)", "count: writes nothing");
+  check_long(maildirquota_recalc(md, &q, &u), 0, "recalc again");
   check_long(maildirquota_read(md, &q, &u), 1, "read: fresh file");
   check_long(u.bytes, 4084, "read: bytes");
   check_long(maildirquota_add(md, 500, 1), 1, "add");
