@@ -12,8 +12,13 @@
 #include "open.h"
 #include "pwfile.h"
 #include "users.h"
+#include "vdefault.h"
+#include "vdomain.h"
+#include "vpasswd.h"
 
 #define RCPTCHECK_NSSWITCH "/etc/nsswitch.conf"
+/* A -default file bigger than this is not a vdelivermail line. */
+#define RCPTCHECK_VDEFAULTMAX 4096
 
 int rcptcheck_init(struct rcptcheck *rc, const char *aliasuser, char brk, unsigned long patrn)
 {
@@ -158,6 +163,42 @@ static int passwd_find(void *ctx, const char *name, struct getpw_account *a)
   return 0;
 }
 
+/* ---- virtual domains ---- */
+
+/* The -default file found (open on fd) runs vdelivermail with "delete" or
+ * "bounce-no-mailbox" for names that are not users: then the answer is
+ * vdelivermail's (vdelivermail(8)): ext, or the longest name before one
+ * of its '-', must be a user in the domain directory's vpasswd. 1 a user,
+ * or anything else (a catch-all, another program, trouble); 0 no user. */
+static int vdelivermail_says(struct rcptcheck *rc, int fd, const struct users_entry *u)
+{
+  char buf[RCPTCHECK_VDEFAULTMAX + 1];
+  size_t len = 0, n;
+  enum vdefault_kind kind;
+  struct vpasswd pw;
+
+  for (;;) {
+    ssize_t got = read(fd, buf + len, sizeof buf - len);
+    if (got == -1) { if (errno == EINTR) continue; return 1; }
+    if (!got) break;
+    len += (size_t)got;
+    if (len > RCPTCHECK_VDEFAULTMAX) return 1;
+  }
+  if (vdefault_parse(buf, len, &kind, &rc->name) != 1) return 1;
+  if (kind != VDEFAULT_DELETE && kind != VDEFAULT_BOUNCE) return 1;
+  /* vdelivermail lowercases EXT (vdomain_checkuser does too); a name that
+   * cannot be a user is not one. */
+  for (n = strlen(u->ext); n; n = vdefault_shorter(u->ext, n)) {
+    if (!stralloc_copyb(&rc->safeext, u->ext, n) || !stralloc_0(&rc->safeext)) return 1;
+    if (vdomain_checkuser(&rc->name, rc->safeext.s)) continue;
+    switch (vpasswd_lookup(u->home, rc->name.s, &pw, &rc->fn)) {
+      case 0: continue;
+      default: return 1; /* a user, or vpasswd unreadable (qmaild may not read it) */
+    }
+  }
+  return 0;
+}
+
 /* ---- the .qmail search ---- */
 
 /* 1 deliverable or unknown, 0 "no mailbox here". */
@@ -177,7 +218,11 @@ static int dotqmail_says(struct rcptcheck *rc, const struct users_entry *u)
   if (chdir(u->home) == 0) {
     switch (dotqmail_find(&rc->fn, u->dash, &rc->safeext, rc->patrn, &f)) {
       case DOTQMAIL_NONE: r = 0; break;
-      case DOTQMAIL_FOUND: if (f.fd != -1) close(f.fd); break;
+      case DOTQMAIL_FOUND:
+        /* A virtual domain's .qmail-default: vdelivermail decides. */
+        if (f.isdefault && !f.forwardonly && u->home[0] == '/') r = vdelivermail_says(rc, f.fd, u);
+        if (f.fd != -1) close(f.fd);
+        break;
       default: break;
     }
     /* Not being able to come back would leave the daemon reading another

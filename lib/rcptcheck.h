@@ -15,15 +15,23 @@
  * (lib/getpw) over /etc/passwd, then the .qmail file search of qmail-local
  * (lib/dotqmail) in the home directory found. Only the final step can say
  * "no": an address whose user has no .qmail file for its extension and no
- * matching -default file (the alias user's included).
+ * matching -default file (the alias user's included), or, in a virtual
+ * domain whose .qmail-default runs vdelivermail with "delete" or
+ * "bounce-no-mailbox" (lib/vdefault), an address whose extension names no
+ * user in the domain directory's vpasswd, as vdelivermail decides it
+ * (vdelivermail(8): the extension, else the longest name before one of
+ * its '-'). A catch-all, or any other program, says yes.
  *
  * Whenever the check cannot know, it says yes, and delivery decides as
  * before: a file it may not read (qmail-smtpd runs as qmaild), an
  * unreadable users/cdb, an I/O error, an account database other than
  * /etc/passwd in /etc/nsswitch.conf (LDAP, NIS: qmail-getpw would see
  * users that /etc/passwd does not list), a home directory that is
- * missing, writable or being edited, an account with uid 0, or a
- * passwd file over RCPTCHECK_PASSWDMAX bytes.
+ * missing, writable or being edited, an account with uid 0, a
+ * passwd file over RCPTCHECK_PASSWDMAX bytes, a domain directory or
+ * vpasswd that qmaild may not read (vpopmail's are the store owner's, mode
+ * 0700: the check then accepts, unless the administrator lets qmaild's
+ * group read them).
  *
  * Everything is read relative to the current directory (QMAILHOME), and
  * the current directory is the same again when rcptcheck returns. */
