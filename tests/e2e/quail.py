@@ -10,6 +10,7 @@ import re
 import struct
 import subprocess
 import sys
+import threading
 
 SRC = os.environ.get("QUAIL_SRC", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.environ.get("QUAIL_BUILD", os.path.join(SRC, "tests", "build"))
@@ -18,18 +19,20 @@ BIN = os.path.join(ROOT, "bin")
 
 passed = 0
 failed = 0
+_check_lock = threading.Lock()   # checks may come from a suite's threads
 
 
 def check(cond, name, detail=""):
     """Records one test result; returns cond."""
     global passed, failed
-    if cond:
-        passed += 1
-        print("ok - " + name)
-    else:
-        failed += 1
-        print("not ok - " + name + (": " + detail if detail else ""))
-    sys.stdout.flush()
+    with _check_lock:
+        if cond:
+            passed += 1
+            print("ok - " + name)
+        else:
+            failed += 1
+            print("not ok - " + name + (": " + detail if detail else ""))
+        sys.stdout.flush()
     return bool(cond)
 
 
@@ -415,3 +418,369 @@ def clear_whole_queue(root=ROOT):
             os.unlink(p)
     for p in glob.glob(os.path.join(root, "queue", "state", "*")):
         os.unlink(p)
+
+
+# ---- servers under tcpserver, and line clients for them ----
+#
+# One copy of what the SMTP, POP3 and QMTP suites each had: tcpserver on a
+# free port in a session of its own (so that every process of every
+# connection can be found and killed by pid), with a ready check that needs
+# no test connection, and a raw line client with a timeout on every read.
+
+import socket  # noqa: E402
+
+TCPSERVER = shutil.which("tcpserver") or "/usr/bin/tcpserver"
+TCPRULES = shutil.which("tcprules") or "/usr/bin/tcprules"
+
+
+def free_port(family=socket.AF_INET, host="127.0.0.1"):
+    """A port nobody listens on now (tcpserver may still lose a race for
+    it: TcpServer.start retries)."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _proc_addr(host):
+    """host as /proc/net/tcp{,6} writes it: each 32-bit word in host order."""
+    if ":" in host:
+        raw = socket.inet_pton(socket.AF_INET6, host)
+    else:
+        raw = socket.inet_pton(socket.AF_INET, host)
+    out = ""
+    for i in range(0, len(raw), 4):
+        word = int.from_bytes(raw[i:i + 4], "big")
+        out += "%08X" % int.from_bytes(word.to_bytes(4, "big"), sys.byteorder)
+    return out
+
+
+def listening(port, host="127.0.0.1"):
+    """Whether something listens on host:port, from /proc/net/tcp{,6}, so
+    that no test connection is needed to find out."""
+    want = "%s:%04X" % (_proc_addr(host), port)
+    try:
+        with open("/proc/net/tcp6" if ":" in host else "/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1] == want and fields[3] == "0A":
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def proc_stat(pid):
+    """The fields of /proc/pid/stat after the command name: [0] is the
+    state, [3] the session id. Raises OSError if the process is gone."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def session_pids(sid, zombies=False):
+    """Pids of the processes in session sid. Zombies are left out unless
+    asked for: a zombie has exited and holds nothing but its pid, and an
+    orphan's zombie waits for init, which in some containers reaps only
+    every second or two; waiting for it would only waste that time."""
+    out = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            st = proc_stat(int(p))
+            if int(st[3]) == sid and (zombies or st[0] != "Z"):
+                out.append(int(p))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def kill_session(sid, timeout=30):
+    """SIGKILL to every process of session sid; True once none is alive."""
+    for pid in session_pids(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return wait_for(lambda: not session_pids(sid), timeout)
+
+
+def parallel(*calls):
+    """Runs the callables at once, each in a thread, and returns their
+    results in order (the first exception is raised again). For cases that
+    only wait on the server (a delay per connection), so that they wait
+    together; the checks on the results belong in the caller, in order."""
+    results = [None] * len(calls)
+    errors = [None] * len(calls)
+
+    def run(i, f):
+        try:
+            results[i] = f()
+        except BaseException as e:  # noqa: B902 -- handed to the caller
+            errors[i] = e
+
+    threads = [threading.Thread(target=run, args=(i, f), daemon=True) for i, f in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in errors:
+        if e is not None:
+            raise e
+    return results
+
+
+_tcpservers = []
+
+
+class TcpServer:
+    """tcpserver [opts] host port argv... in a session of its own, on a
+    free port of host (127.0.0.1 or ::1). rules: tcprules text, made into
+    a cdb for -x. user: (uid, gid) for -u/-g. Its descriptor 2 (tcpserver's
+    and every server's it ran) goes to logfile (a temporary file if None).
+    name: if given, stop() reports a failure "no sanitizer report from
+    <name>" when the log holds one."""
+
+    def __init__(self, argv, env=None, host="127.0.0.1", opts=("-H", "-R"), rules=None, user=None,
+                 logfile=None, name=None, concurrency=None):
+        self.argv = list(argv)
+        self.env = dict(env) if env is not None else {
+            "PATH": "/usr/bin:/bin", "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
+            "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+        self.host = host
+        self.opts = list(opts)
+        self.rules = rules
+        self.user = user
+        self.name = name
+        self.concurrency = concurrency
+        self.tmp = None
+        if logfile is None:
+            self.tmp = tempfile.mkdtemp(prefix="quail-tcpserver-")
+            logfile = os.path.join(self.tmp, "log")
+        self.logfile = logfile
+        self.proc = None
+        self.port = None
+
+    def command(self, port):
+        cmd = [TCPSERVER] + self.opts
+        if self.concurrency is not None:
+            cmd += ["-c", str(self.concurrency)]
+        if self.rules is not None:
+            cmd += ["-x", self.cdb]
+        if self.user:
+            cmd += ["-u", str(self.user[0]), "-g", str(self.user[1])]
+        return cmd + [self.host, str(port)] + self.argv
+
+    def start(self):
+        if self.rules is not None:
+            self.cdb = self.logfile + ".rules.cdb"
+            p = subprocess.run([TCPRULES, self.cdb, self.cdb + ".tmp"], input=self.rules.encode(),
+                               capture_output=True, timeout=60)
+            if p.returncode != 0:
+                raise RuntimeError("tcprules: %r" % p.stderr)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        for attempt in range(10):
+            self.port = free_port(family, self.host)
+            self.log = open(self.logfile, "ab")
+            self.proc = subprocess.Popen(self.command(self.port), env=self.env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True,
+                                         cwd="/")
+            if wait_for(lambda: listening(self.port, self.host) or self.proc.poll() is not None, 30) and \
+                    self.proc.poll() is None:
+                _tcpservers.append(self)
+                return self
+            self.proc.wait()
+            self.log.close()
+        raise RuntimeError("tcpserver would not start: " + self.logtext())
+
+    def children(self):
+        """Pids of the live processes of its connections (not tcpserver)."""
+        if not self.proc:
+            return []
+        return [p for p in session_pids(self.proc.pid) if p != self.proc.pid]
+
+    def idle(self, timeout=60):
+        """Waits until every connection's processes have exited."""
+        return wait_for(lambda: not self.children(), timeout)
+
+    def logbytes(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def logtext(self):
+        return self.logbytes().decode("latin-1")
+
+    def connect(self, timeout=60):
+        return socket.create_connection((self.host, self.port), timeout=timeout)
+
+    def stop(self):
+        """SIGTERM to tcpserver, SIGKILL to whatever its connections still
+        run; returns once all of it is gone."""
+        if not self.proc:
+            return
+        sid = self.proc.pid
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        kill_session(sid)
+        self.proc = None
+        self.log.close()
+        if self in _tcpservers:
+            _tcpservers.remove(self)
+        if self.name:
+            log = self.logtext()
+            if "Sanitizer" in log or "runtime error:" in log:
+                check(False, "no sanitizer report from " + self.name, log[-3000:])
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+
+def stop_tcpservers():
+    for srv in list(_tcpservers):
+        srv.stop()
+
+
+atexit.register(stop_tcpservers)
+
+
+class LineClient:
+    """A raw client of a line protocol on 127.0.0.1 (or host): bytes out,
+    lines in, a timeout on every read (None from line() at EOF or timeout;
+    self.eof and self.timedout say which). eol b"\\n": a line ends at LF, a
+    CR before it is dropped (SMTP as qmail reads it); b"\\r\\n": only CRLF
+    ends a line (POP3). str is sent in encoding; lines come back latin-1."""
+
+    def __init__(self, port, timeout=60, host="127.0.0.1", eol=b"\n", encoding="latin-1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.eol = eol
+        self.encoding = encoding
+        self.buf = b""
+        self.eof = False
+        self.timedout = False
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode(self.encoding)
+        try:
+            self.sock.sendall(data)
+            return True
+        except OSError:
+            return False
+
+    def _fill(self):
+        if self.eof:
+            return False
+        try:
+            d = self.sock.recv(65536)
+        except socket.timeout:
+            self.timedout = True
+            return False
+        except OSError:
+            d = b""
+        if not d:
+            self.eof = True
+            return False
+        self.buf += d
+        return True
+
+    def line(self):
+        """One line without its end (str, latin-1); None at EOF or timeout."""
+        while self.eol not in self.buf:
+            if not self._fill():
+                return None
+        line, self.buf = self.buf.split(self.eol, 1)
+        if self.eol == b"\n":
+            line = line.rstrip(b"\r")
+        return line.decode("latin-1")
+
+    def cmd(self, text):
+        """Sends text and CRLF; returns the next line."""
+        self.send((text.encode(self.encoding) if isinstance(text, str) else text) + b"\r\n")
+        return self.line()
+
+    def drain(self, timeout=60):
+        """Reads until EOF or timeout; what came (with anything unread) is
+        left in self.extra. Returns self.eof."""
+        self.sock.settimeout(timeout)
+        self.extra = self.buf
+        self.buf = b""
+        while self._fill():
+            self.extra += self.buf
+            self.buf = b""
+        return self.eof
+
+    def closed(self, timeout=60):
+        """True if the server closes the connection within timeout seconds
+        (what it sent first is in self.extra)."""
+        return self.drain(timeout)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class SmtpClient(LineClient):
+    """LineClient for SMTP: reply() reads a whole reply, multi-line ones
+    joined with '\\n'; closed() also wants nothing more sent."""
+
+    def __init__(self, port, timeout=60, host="127.0.0.1", encoding="utf-8"):
+        LineClient.__init__(self, port, timeout, host, b"\n", encoding)
+
+    def reply(self):
+        """One reply, multi-line ones joined with '\\n'; None at EOF."""
+        lines = []
+        while True:
+            l = self.line()
+            if l is None:
+                return None
+            lines.append(l)
+            if len(l) < 4 or l[3] != "-":
+                return "\n".join(lines)
+
+    def replies(self, n):
+        return [self.reply() for _ in range(n)]
+
+    def cmd(self, text):
+        self.send(text + ("\r\n" if isinstance(text, str) else b"\r\n"))
+        return self.reply()
+
+    def closed(self, timeout=60):
+        """True if the server closes the connection (and sends nothing
+        more) within timeout seconds; what it sent is kept in self.extra."""
+        return self.drain(timeout) and not self.extra
+
+
+class Pop3Client(LineClient):
+    """LineClient for POP3 (CRLF lines); the greeting is read at once into
+    self.greeting (if greeting is true); multi() reads a multi-line body."""
+
+    def __init__(self, port, timeout=60, host="127.0.0.1", greeting=True):
+        LineClient.__init__(self, port, timeout, host, b"\r\n", "latin-1")
+        self.greeting = self.line() if greeting else None
+
+    def multi(self):
+        """The body of a multi-line reply, as sent (dot-stuffed), up to its
+        final '.'; None if the connection ends first."""
+        out = b""
+        while True:
+            i = self.buf.find(b"\r\n.\r\n")
+            if self.buf.startswith(b".\r\n"):
+                self.buf = self.buf[3:]
+                return out
+            if i >= 0:
+                out += self.buf[:i + 2]
+                self.buf = self.buf[i + 5:]
+                return out
+            if not self._fill():
+                return None
