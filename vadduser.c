@@ -1,0 +1,180 @@
+/* vadduser: add a user to a virtual domain (vpopmail 5.6's arguments).
+ *
+ *   vadduser [-v] [-q quota] [-c gecos] [-e crypted | -n | -r[len]] user@domain [password]
+ *
+ * Makes DOMAINDIR/USER/Maildir/{cur,new,tmp} and adds the vpasswd entry
+ * user:HASH:1:0:gecos:DOMAINDIR/USER:quota. The directory comes first and
+ * is created exclusively, so of two vadduser runs for one name at once
+ * exactly one gets past it; vpasswd_add's locked check settles the rest.
+ * A failure after the directory was made removes it again. */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auto.h"
+#include "buffer.h"
+#include "error.h"
+#include "fmt.h"
+#include "maildirquota.h"
+#include "scan.h"
+#include "sgetopt.h"
+#include "stralloc.h"
+#include "strerr.h"
+#include "vcrypt.h"
+#include "vdomain.h"
+#include "vpasswd.h"
+#include "vuser.h"
+
+#define FATAL "vadduser: fatal: "
+#define USAGE "vadduser: usage: vadduser [-v] [-q quota|NOQUOTA] [-c gecos] [-e crypted | -n | -r[len]] user@domain [password]"
+
+static NORETURN void die_usage(void) { strerr_die(100, USAGE); }
+static NORETURN void die_nomem(void) { strerr_die(111, FATAL, "out of memory"); }
+static NORETURN void die_sys(const char *what, const char *fn)
+{
+  strerr_die(error_temp(errno) ? 111 : 100, FATAL, what, fn, ": ", error_str(errno));
+}
+
+static stralloc user = STRALLOC_ZERO, domain = STRALLOC_ZERO, dbuf = STRALLOC_ZERO;
+static stralloc hash = STRALLOC_ZERO, pass = STRALLOC_ZERO, dir = STRALLOC_ZERO, pwbuf = STRALLOC_ZERO;
+static struct vdomain d;
+static int made;
+
+/* Undoes the directory made for the user, then dies. */
+static NORETURN void undo_die(int code, const char *a, const char *b, const char *c)
+{
+  if (made && vuser_rmtree(d.dir, user.s) == -1)
+    strerr_warn("vadduser: warning: unable to remove ", dir.s, ": ", error_str(errno));
+  strerr_die(code, FATAL, a, b, c);
+}
+
+static void put(const char *s)
+{
+  buffer b;
+  char space[256];
+  buffer_init(&b, 1, space, sizeof space, 0);
+  if (buffer_puts(&b, s) == -1 || buffer_flush(&b) == -1) strerr_die(111, FATAL, "unable to write output: ", error_str(errno));
+}
+
+int main(int argc, char **argv)
+{
+  struct sgetopt g = SGETOPT_INIT;
+  struct maildirquota q = { 0, 0 };
+  struct vpasswd pw, old;
+  const char *gecos = 0, *crypted = 0, *err, *addr;
+  char quota[MAILDIRQUOTA_FMT + 1];
+  char rnd[VCRYPT_RANDOMMAX + 1];
+  unsigned long badline = 0, rlen = 0;
+  int opt, nopass = 0, r;
+
+  quota[maildirquota_fmt(quota, &q)] = 0;
+  while ((opt = sgetopt(&g, argc, argv, "vsq:c:e:nr")) != SGETOPT_END) {
+    switch (opt) {
+      case 'v': put("version: quail\n"); break;
+      case 's': strerr_warn("vadduser: warning: -s is ignored (vpasswd.cdb is always rebuilt)"); break;
+      case 'q':
+        if (!maildirquota_parse(g.arg, strlen(g.arg), &q))
+          strerr_die(100, FATAL, "bad quota: ", g.arg, " (want NOQUOTA, bytes, NNNS[,NNNC], or 10MB / 1000KB)");
+        quota[maildirquota_fmt(quota, &q)] = 0;
+        break;
+      case 'c': gecos = g.arg; break;
+      case 'e': crypted = g.arg; break;
+      case 'n': nopass = 1; break;
+      case 'r':
+        /* -r[len]: the length is glued to the option, as vpopmail's
+         * getopt "r::" takes it. */
+        rlen = VCRYPT_RANDOMDEFAULT;
+        if (argv[g.ind][g.pos]) {
+          if (!scan_whole_ulong(argv[g.ind] + g.pos, VCRYPT_RANDOMMAX, &rlen) || !rlen)
+            strerr_die(100, FATAL, "bad -r length: ", argv[g.ind] + g.pos, " (1 to 128)");
+          sgetopt_skiprest(&g, argv);
+        }
+        break;
+      default: sgetopt_warn(&g, "vadduser"); die_usage();
+    }
+  }
+  argv += g.ind;
+  argc -= g.ind;
+  if (argc < 1 || argc > 2) die_usage();
+  if ((crypted != 0) + nopass + (rlen != 0) + (argc == 2) > 1)
+    strerr_die(100, FATAL, "give only one of a password, -e, -n and -r");
+  addr = argv[0];
+
+  err = vdomain_splitaddr(addr, &user, &domain);
+  if (err) strerr_die(100, FATAL, "bad address ", addr, ": ", err);
+  r = vdomain_get(auto_qmail, domain.s, &d, &dbuf);
+  if (r == -1) strerr_die(111, FATAL, "unable to look up the domain ", domain.s, ": ", error_str(errno));
+  if (!r) strerr_die(100, FATAL, "no such virtual domain: ", domain.s);
+  if (gecos && !*gecos) gecos = 0;
+
+  /* the password, before anything is changed */
+  if (crypted) {
+    if (!vcrypt_hash_storable(crypted)) strerr_die(100, FATAL, "-e: not a crypt(3) hash that vpasswd can hold");
+    if (!stralloc_copys(&hash, crypted) || !stralloc_0(&hash)) die_nomem();
+  } else if (nopass) {
+    if (!stralloc_copys(&hash, "") || !stralloc_0(&hash)) die_nomem();
+  } else {
+    if (rlen) {
+      if (vcrypt_random_password(rnd, rlen) == -1) strerr_die(111, FATAL, "unable to make a random password: ", error_str(errno));
+      if (!stralloc_copys(&pass, rnd) || !stralloc_0(&pass)) die_nomem();
+    } else if (argc == 2) {
+      if (!stralloc_copys(&pass, argv[1]) || !stralloc_0(&pass)) die_nomem();
+    } else {
+      const char *why = 0;
+      r = vuser_askpassword(addr, &pass, &why);
+      if (r == -1) strerr_die(100, FATAL, "no password given and none can be asked for on a terminal: ", error_str(errno));
+      if (!r) strerr_die(100, FATAL, why);
+    }
+    if (pass.len <= 1) strerr_die(100, FATAL, "empty password");
+    if (vcrypt_hash(&hash, pass.s) == -1) {
+      if (errno == EINVAL) strerr_die(100, FATAL, "password too long (over 511 bytes)");
+      strerr_die(111, FATAL, "unable to hash the password: ", error_str(errno));
+    }
+  }
+
+  /* a quick check for a clear message; vpasswd_add makes the real one */
+  r = vpasswd_lookup(d.dir, user.s, &old, &pwbuf);
+  if (r == -1) strerr_die(111, FATAL, "unable to read vpasswd of ", domain.s, ": ", error_str(errno));
+  if (r == 1) strerr_die(100, FATAL, "user already exists: ", user.s, "@", domain.s);
+
+  if (!stralloc_copys(&dir, d.dir) || !stralloc_append(&dir, '/') || !stralloc_cats(&dir, user.s) || !stralloc_0(&dir))
+    die_nomem();
+  if (vuser_mkuserdir(d.dir, user.s, geteuid() == 0 ? (uid_t)d.uid : (uid_t)-1, (gid_t)d.gid) == -1) {
+    if (errno == EEXIST)
+      strerr_die(100, FATAL, dir.s, " already exists but is not in vpasswd (left from a deleted user?): "
+                 "remove or rename it first");
+    die_sys("unable to create ", dir.s);
+  }
+  made = 1;
+
+  memset(&pw, 0, sizeof pw);
+  pw.name = user.s;
+  pw.passwd = hash.s;
+  pw.uid = VPW_USE_POP;
+  pw.flags = 0;
+  pw.gecos = gecos ? gecos : user.s;
+  pw.dir = dir.s;
+  pw.quota = quota;
+  pw.clearpw = 0;
+  r = vpasswd_add(d.dir, &pw, &badline);
+  switch (r) {
+    case VPASSWD_OK: break;
+    case VPASSWD_EXISTS: undo_die(100, "user already exists: ", addr, 0);
+    case VPASSWD_MALFORMED: {
+      char num[FMT_ULONG];
+      num[fmt_ulong(num, badline)] = 0;
+      undo_die(111, "vpasswd line ", num, " malformed: fix it by hand; nothing was changed");
+    }
+    case VPASSWD_TOOBIG: undo_die(111, "vpasswd is too big", 0, 0);
+    case VPASSWD_BADENTRY: undo_die(100, "the entry cannot be stored (a ':' or control character in the gecos?)", 0, 0);
+    default: undo_die(error_temp(errno) ? 111 : 100, "unable to update vpasswd: ", error_str(errno), 0);
+  }
+  if (rlen) {
+    put("Random password: ");
+    put(pass.s);
+    put("\n");
+  }
+  if (pass.s) explicit_bzero(pass.s, pass.a);
+  return 0;
+}

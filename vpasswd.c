@@ -1,0 +1,125 @@
+/* vpasswd: change the password of a user of a virtual domain.
+ *
+ *   vpasswd [-v] [-r[len]] user@domain [password]
+ *
+ * Without a password and without -r it asks twice on the terminal, as
+ * vpopmail does. The new hash is yescrypt or SHA-512 (lib/vcrypt). A
+ * clear-text copy (the eighth field, set only by vmoduser -C) would no
+ * longer match, so it is removed. */
+
+#include <errno.h>
+#include <string.h>
+
+#include "auto.h"
+#include "buffer.h"
+#include "error.h"
+#include "fmt.h"
+#include "scan.h"
+#include "sgetopt.h"
+#include "stralloc.h"
+#include "strerr.h"
+#include "vcrypt.h"
+#include "vdomain.h"
+#include "vpasswd.h"
+#include "vuser.h"
+
+#define FATAL "vpasswd: fatal: "
+#define USAGE "vpasswd: usage: vpasswd [-v] [-r[len]] user@domain [password]"
+
+static NORETURN void die_usage(void) { strerr_die(100, USAGE); }
+static NORETURN void die_nomem(void) { strerr_die(111, FATAL, "out of memory"); }
+
+static void put(const char *s)
+{
+  buffer b;
+  char space[256];
+  buffer_init(&b, 1, space, sizeof space, 0);
+  if (buffer_puts(&b, s) == -1 || buffer_flush(&b) == -1) strerr_die(111, FATAL, "unable to write output: ", error_str(errno));
+}
+
+static stralloc hash = STRALLOC_ZERO;
+static int hadclear;
+
+static int change(struct vpasswd *pw, void *arg)
+{
+  (void)arg;
+  pw->passwd = hash.s;
+  hadclear = pw->clearpw && *pw->clearpw;
+  pw->clearpw = 0;
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  stralloc user = STRALLOC_ZERO, domain = STRALLOC_ZERO, dbuf = STRALLOC_ZERO, pass = STRALLOC_ZERO;
+  struct sgetopt g = SGETOPT_INIT;
+  struct vdomain d;
+  unsigned long badline = 0, rlen = 0;
+  char rnd[VCRYPT_RANDOMMAX + 1];
+  char num[FMT_ULONG];
+  const char *err, *addr;
+  int opt, r;
+
+  while ((opt = sgetopt(&g, argc, argv, "vr")) != SGETOPT_END) {
+    switch (opt) {
+      case 'v': put("version: quail\n"); break;
+      case 'r':
+        rlen = VCRYPT_RANDOMDEFAULT;
+        if (argv[g.ind][g.pos]) {
+          if (!scan_whole_ulong(argv[g.ind] + g.pos, VCRYPT_RANDOMMAX, &rlen) || !rlen)
+            strerr_die(100, FATAL, "bad -r length: ", argv[g.ind] + g.pos, " (1 to 128)");
+          sgetopt_skiprest(&g, argv);
+        }
+        break;
+      default: sgetopt_warn(&g, "vpasswd"); die_usage();
+    }
+  }
+  argv += g.ind;
+  argc -= g.ind;
+  if (argc < 1 || argc > 2) die_usage();
+  if (rlen && argc == 2) strerr_die(100, FATAL, "give either a password or -r, not both");
+  addr = argv[0];
+
+  err = vdomain_splitaddr(addr, &user, &domain);
+  if (err) strerr_die(100, FATAL, "bad address ", addr, ": ", err);
+  r = vdomain_get(auto_qmail, domain.s, &d, &dbuf);
+  if (r == -1) strerr_die(111, FATAL, "unable to look up the domain ", domain.s, ": ", error_str(errno));
+  if (!r) strerr_die(100, FATAL, "no such virtual domain: ", domain.s);
+
+  if (rlen) {
+    if (vcrypt_random_password(rnd, rlen) == -1) strerr_die(111, FATAL, "unable to make a random password: ", error_str(errno));
+    if (!stralloc_copys(&pass, rnd) || !stralloc_0(&pass)) die_nomem();
+  } else if (argc == 2) {
+    if (!stralloc_copys(&pass, argv[1]) || !stralloc_0(&pass)) die_nomem();
+  } else {
+    const char *why = 0;
+    r = vuser_askpassword(addr, &pass, &why);
+    if (r == -1) strerr_die(100, FATAL, "no password given and none can be asked for on a terminal: ", error_str(errno));
+    if (!r) strerr_die(100, FATAL, why);
+  }
+  if (pass.len <= 1) strerr_die(100, FATAL, "empty password");
+  if (vcrypt_hash(&hash, pass.s) == -1) {
+    if (errno == EINVAL) strerr_die(100, FATAL, "password too long (over 511 bytes)");
+    strerr_die(111, FATAL, "unable to hash the password: ", error_str(errno));
+  }
+
+  r = vpasswd_modify(d.dir, user.s, change, 0, &badline);
+  switch (r) {
+    case VPASSWD_OK: break;
+    case VPASSWD_NOUSER: strerr_die(100, FATAL, "no such user: ", user.s, "@", domain.s);
+    case VPASSWD_MALFORMED:
+      num[fmt_ulong(num, badline)] = 0;
+      strerr_die(111, FATAL, "vpasswd line ", num, " malformed: fix it by hand; nothing was changed");
+    case VPASSWD_TOOBIG: strerr_die(111, FATAL, "vpasswd is too big; nothing was changed");
+    case VPASSWD_BADENTRY: strerr_die(100, FATAL, "the new entry cannot be stored");
+    default: strerr_die(error_temp(errno) ? 111 : 100, FATAL, "unable to update vpasswd: ", error_str(errno));
+  }
+  if (hadclear) strerr_warn("vpasswd: warning: the clear-text copy of the old password was removed (vmoduser -C sets one)");
+  if (rlen) {
+    put("Random password: ");
+    put(pass.s);
+    put("\n");
+  }
+  explicit_bzero(pass.s, pass.a);
+  return 0;
+}
