@@ -53,6 +53,7 @@ LIBS_vadduser = -lcrypt
 LIBS_vpasswd = -lcrypt
 LIBS_vmoduser = -lcrypt
 LIBS_vchkpw = -lcrypt
+LIBS_vadddomain = -lcrypt
 LIBS_vcrypt_test = -lcrypt
 # lib/dns uses res_query: in libc itself since glibc 2.34, in libresolv
 # before (static linking of it works: res_* need no NSS).
