@@ -70,4 +70,27 @@ hier_lines | while read -r type path owner group mode source; do
 		;;
 	esac
 done
-echo "installed into $dest"
+
+# The virtual-domain store of conf-vpopmail (vpasswd(5)). It lies outside
+# conf-qmail, so it is not in hier: base 0755, base/domains 0711 (each
+# domain's owner must pass through it; vpopmail had 0700), owned by the
+# store's user and group; base/bin holds links to the v* programs so that
+# .qmail-default lines from a vpopmail site (/home/vpopmail/bin/vdelivermail)
+# keep working. A real file there (vpopmail's own binary) is left alone.
+vbase=${DESTDIR:-}$(sed -n 1p "$conf/conf-vpopmail")
+vuser=$(sed -n 2p "$conf/conf-vpopmail")
+vgroup=$(sed -n 3p "$conf/conf-vpopmail")
+mkdir -p "$vbase/domains" "$vbase/bin"
+if [ $chown_ok = 1 ]; then chown "$vuser:$vgroup" "$vbase" "$vbase/domains"; fi
+chmod 0755 "$vbase" "$vbase/bin"
+chmod 0711 "$vbase/domains"
+hier_lines | while read -r type path owner group mode source; do
+	case $type:$path in f:bin/v*) ;; *) continue ;; esac
+	link=$vbase/bin/${path#bin/}
+	if [ -e "$link" ] && [ ! -L "$link" ]; then
+		echo "install: leaving $link alone (not a link): move it away to use $(conf_qmail)/$path" >&2
+		continue
+	fi
+	ln -sfn "$(conf_qmail)/$path" "$link"
+done
+echo "installed into $dest (virtual domains in $vbase)"

@@ -27,3 +27,28 @@ mk passwd "$g_nofiles" "$home"
 mk queue "$g_qmail" "$home"
 mk remote "$g_qmail" "$home"
 mk send "$g_qmail" "$home"
+
+# The owner of the virtual-domain store (conf-vpopmail), as vpopmail's
+# INSTALL makes it: groupadd -g 89 vchkpw; useradd -g vchkpw -u 89 vpopmail
+# (89 when it is free), home the store's base, no login shell.
+vbase=$(sed -n 1p "$conf/conf-vpopmail")
+vuser=$(sed -n 2p "$conf/conf-vpopmail")
+vgroup=$(sed -n 3p "$conf/conf-vpopmail")
+case $vgroup in
+*[!0-9]*)
+	if ! getent group "$vgroup" >/dev/null; then
+		if getent group 89 >/dev/null; then groupadd -r "$vgroup"; else groupadd -g 89 "$vgroup"; fi
+	fi
+	;;
+esac
+case $vuser in
+*[!0-9]*)
+	if ! getent passwd "$vuser" >/dev/null; then
+		if getent passwd 89 >/dev/null; then
+			useradd -r -g "$vgroup" -d "$vbase" -s "$shell" -M "$vuser"
+		else
+			useradd -u 89 -g "$vgroup" -d "$vbase" -s "$shell" -M "$vuser"
+		fi
+	fi
+	;;
+esac
