@@ -210,9 +210,11 @@ start() {
 		# qmail-lspawn never delivers as root: the domain belongs to nobody
 		owner="-i $(id -u nobody) -g $(id -g nobody)"
 	fi
+	# -b: mail for unknown users bounces (and is refused at RCPT), which the
+	# walkthrough in TEST shows; vpopmail's default would drop it
 	if ! grep -q "^+$DOMAIN-:" "$D/users/assign" 2>/dev/null; then
 		# shellcheck disable=SC2086
-		"$bin/vadddomain" $owner $DOMAIN "$(randpw)" >"$D/vadddomain.log" 2>&1 ||
+		"$bin/vadddomain" -b $owner $DOMAIN "$(randpw)" >"$D/vadddomain.log" 2>&1 ||
 			{ show_log "$D/vadddomain.log"; die 111 "vadddomain $DOMAIN failed"; }
 	fi
 	pw=$(cat "$D/password" 2>/dev/null)
