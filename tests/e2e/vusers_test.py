@@ -4,13 +4,13 @@ the domain directory, and the issue's bad input for users (names with '/',
 '..', blanks, capitals, over-long; the same user added twice at once; a
 vpasswd with a malformed line; kill -9 in the middle of an edit).
 
-Not tested here: the terminal prompt for a password (only its refusal
-without a terminal); chown to the domain's owner by a system install
+Not tested here: chown to the domain's owner by a system install
 (install_test's business as root); delivery to the users (vdelivermail's
 and vpopmail_test's).
 """
 
 import os
+import pty
 import random
 import re
 import signal
@@ -191,6 +191,53 @@ def test_add():
     check(not os.path.exists(os.path.join(ddir(), "colon")), "vadduser: refused entry leaves no directory")
 
 
+def on_tty(argv, answers):
+    """Runs argv on a pseudo-terminal, typing each answer after a prompt:
+    (exit code, what the terminal showed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(127)
+    shown = b""
+    for a in answers + [None]:
+        deadline = time.time() + 10
+        while time.time() < deadline and not shown.rstrip().endswith(b":"):
+            try:
+                chunk = os.read(fd, 1000)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        if a is None:
+            break
+        os.write(fd, a + b"\n")
+        shown += b"|"
+    try:
+        while True:
+            chunk = os.read(fd, 1000)
+            if not chunk:
+                break
+            shown += chunk
+    except OSError:
+        pass
+    _, st = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.WEXITSTATUS(st), shown.decode(errors="replace")
+
+
+def test_tty():
+    rc, shown = on_tty([os.path.join(BIN, "vadduser"), "tty@" + DOM], [b"typed-pw", b"typed-pw"])
+    check_eq(rc, 0, "vadduser asks twice on the terminal", shown)
+    check("New password for tty@%s:" % DOM in shown and "Retype" in shown, "vadduser: the prompts", shown)
+    check("typed-pw" not in shown, "vadduser: the password is not echoed", shown)
+    check("tty" in entries(), "vadduser: the user from the terminal's password")
+    rc, shown = on_tty([os.path.join(BIN, "vpasswd"), "tty@" + DOM], [b"one", b"two"])
+    check(rc == 100 and "differ" in shown, "vpasswd: two different answers refused", shown)
+
+
 def test_bad_names():
     before = vpasswd_bytes()
     before_list = listing()
@@ -291,7 +338,7 @@ def test_kill9():
         name = "victim%02d" % i
         p = subprocess.Popen([os.path.join(BIN, "vadduser"), "%s@%s" % (name, dom), "pw"], stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(rng.uniform(0.0, 0.15))
+        time.sleep(rng.uniform(0.0, 0.6))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             killed += 1
@@ -443,6 +490,7 @@ def main():
             how[dom] = add_domain(dom)
         print("# domains made by %s" % how[DOM])
         test_add()
+        test_tty()
         test_bad_names()
         test_concurrent()
         test_malformed()
