@@ -7,9 +7,10 @@
 #   IP=0  SMTP_PORT=25  SUBMISSION_PORT=587  POP3_PORT=110
 #   CHECKPASSWORD=QMAILHOME/bin/checkpassword   TCPDNS=  (-H: no DNS lookups)
 #   FORCE=0  (1: overwrite run scripts that differ instead of writing run.new)
-# and from CONF: the daemon user's uid and the nofiles group's gid (looked up
-# now), the log user (multilog runs as it through setuidgid). An
-# unprivileged instance (CONF/conf-instance) runs everything as its user.
+# and from CONF: tcpserver's -u and -g, the daemon user's uid and the
+# nofiles group's gid (looked up now), and the log user (multilog runs as it
+# through setuidgid). An unprivileged instance (CONF/conf-instance) runs
+# everything as its user, without -u, -g or setuidgid.
 # Nothing is started here: link the directories into /etc/service (or
 # /service) to start them under svscan.
 set -eu
@@ -42,7 +43,9 @@ chown_ok=0
 # The numeric ids tcpserver drops to. A packager's DESTDIR install may not
 # have the users yet: the run script then looks them up when it starts.
 if [ $instance = 1 ]; then
-	duid=$(id -u) ngid=$(id -g) logas=
+	# every role is the invoking user: tcpserver keeps its ids (-g would
+	# need setgroups, which only root may call)
+	tcpids= logas=
 else
 	du=$(role_user daemon) ng=$(role_group nofiles) lu=$(role_user log)
 	duid=$(getent passwd "$du" | cut -d: -f3) || duid=
@@ -52,13 +55,14 @@ else
 	[ -n "$duid" ] || duid="\"\$(id -u $du)\""
 	[ -n "$ngid" ] || ngid="\"\$(getent group $ng | cut -d: -f3)\""
 	logas="setuidgid $lu "
+	tcpids="-u $duid -g $ngid "
 fi
 
 fill() { # template -> stdout
 	sed -e "s}@QMAILHOME@}$home}g" -e "s}@IP@}$IP}g" -e "s}@SMTP_PORT@}$SMTP_PORT}g" \
 		-e "s}@SUBMISSION_PORT@}$SUBMISSION_PORT}g" -e "s}@POP3_PORT@}$POP3_PORT}g" \
 		-e "s}@CHECKPASSWORD@}$CHECKPASSWORD}g" -e "s}@TCPDNS@}$TCPDNS}g" \
-		-e "s}@DAEMON_UID@}$duid}g" -e "s}@NOFILES_GID@}$ngid}g" -e "s}@LOGAS@}$logas}g" "$1"
+		-e "s}@TCPIDS@}$tcpids}g" -e "s}@LOGAS@}$logas}g" "$1"
 }
 
 put() { # template target mode: a changed script an admin may have edited
