@@ -653,9 +653,17 @@ static void deliver_user(const struct vpasswd *pw, const char *ext)
     dolines(forwardonly, &q);
     return;
   }
-  if (stat("Maildir/new", &st) == -1) {
-    if (errno != ENOENT) die_sys("stat", "Maildir/new");
-    makemaildir(".");
+  /* Any part of the Maildir may be missing (a hand-made one, a tmp/
+   * cleaned away): what is there stays as it is. */
+  {
+    static const char *const need[3] = { "Maildir/tmp", "Maildir/new", "Maildir/cur" };
+    unsigned i;
+    for (i = 0; i < 3; ++i)
+      if (stat(need[i], &st) == -1) {
+        if (errno != ENOENT) die_sys("stat", need[i]);
+        makemaildir(".");
+        break;
+      }
   }
   tomaildir("./Maildir/", &q);
 }
