@@ -81,7 +81,10 @@ vbase=${DESTDIR:-}$(sed -n 1p "$conf/conf-vpopmail")
 vuser=$(sed -n 2p "$conf/conf-vpopmail")
 vgroup=$(sed -n 3p "$conf/conf-vpopmail")
 mkdir -p "$vbase/domains" "$vbase/bin"
-if [ $chown_ok = 1 ]; then chown "$vuser:$vgroup" "$vbase" "$vbase/domains"; fi
+if [ $chown_ok = 1 ] && ! chown "$vuser:$vgroup" "$vbase" "$vbase/domains"; then
+	# a packager's DESTDIR install on a host without the store's user
+	echo "install: $vbase: unable to give it to $vuser:$vgroup (tools/mkusers.sh creates them)" >&2
+fi
 chmod 0755 "$vbase" "$vbase/bin"
 chmod 0711 "$vbase/domains"
 hier_lines | while read -r type path owner group mode source; do
