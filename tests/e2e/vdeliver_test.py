@@ -25,6 +25,7 @@ ports (TCPLOCALPORT is set by hand in a direct run instead).
 
 import os
 import poplib
+import re
 import shutil
 import signal
 import smtplib
@@ -47,6 +48,7 @@ VDELIVERMAIL = os.path.join(BIN, "vdelivermail")
 VCHKPW = os.path.join(BIN, "vchkpw")
 ALICE = "alice@test.example"
 
+re_dt = re.compile(rb"\nDelivered-To: joe(-[a-z]+)?@vd\.test\n")
 BOUNCE_MAIL, NO_POP, NO_SMTP, NO_IMAP = 0x10, 0x02, 0x800, 0x08
 
 
@@ -576,7 +578,8 @@ def test_pop(s, doms, top):
         p.pass_(d.password("joe"))
         body = b"\n".join(p.retr(1)[1])
         p.quit()
-        check(b"Delivered-To: joe@vd.test" in body, "POP3: RETR gives joe's first message")
+        check(b"Return-Path: <alice@test.example>" in body and re_dt.search(body),
+              "POP3: RETR gives one of joe's messages", repr(body[:300]))
     finally:
         srv.stop()
 
