@@ -303,7 +303,7 @@ def main():
     if not check(not busy, "the demo ports 2525, 2587 and 2110 are free on 127.0.0.1",
                  "in use: %s (stop what listens there; the demo's ports are fixed)" % busy):
         quail.done()
-    for tool in ("git", "make", "swaks", "svscan", "tcpserver"):
+    for tool in ("make", "swaks", "svscan", "tcpserver") + (("git",) if os.path.exists(os.path.join(SRC, ".git")) else ()):
         if not check(shutil.which(tool), "%s is installed" % tool):
             quail.done()
 
@@ -313,9 +313,16 @@ def main():
     top = os.path.join(tmp, "quail")
     started = False
     try:
-        p = subprocess.run(["git", "clone", "-q", SRC, top], capture_output=True, timeout=120)
-        if not check_eq(p.returncode, 0, "git clone of the checkout", p.stderr.decode()):
-            return
+        if os.path.exists(os.path.join(SRC, ".git")):
+            p = subprocess.run(["git", "clone", "-q", SRC, top], capture_output=True, timeout=120)
+            if not check_eq(p.returncode, 0, "git clone of the checkout", p.stderr.decode()):
+                return
+        else:
+            # a source tree that is not a git checkout (a tarball): a copy
+            # without the builds stands in for the fresh clone
+            shutil.copytree(SRC, top, symlinks=True, ignore=lambda d, names: [
+                n for n in names if os.path.join(d, n) in {os.path.join(SRC, x) for x in ("build", "tests/build", "demo")}])
+            check(True, "copy of the source tree (not a git checkout)")
 
         rc, out = make(top, "demo", 600)
         started = True
