@@ -506,6 +506,71 @@ def kill_session(sid, timeout=30):
     return wait_for(lambda: not session_pids(sid), timeout)
 
 
+class Background:
+    """A slow test that mostly waits (a server's delay, a timeout) run
+    beside the other tests of its suite. The test is a generator function
+    in three parts: its setup, up to the first yield, runs at once in the
+    caller's thread; the part up to the second yield in a thread of its
+    own, which must touch nothing but its own server and connections (no
+    control file, no queue: the other tests change those); the rest (its
+    cleanup) when finish() is called, in the caller's thread again.
+    Its servers (TcpServer) are in self.servers: stop_tcpservers(keep=...)
+    must leave them running. Exceptions in any part are reported as one
+    failure "<name> ran to the end", as the suites do for any test; then
+    the servers and Systems its setup made are stopped and cleaned up by
+    finish() (so no finally clause should span the yields: it would run
+    in the thread, beside the other tests)."""
+
+    def __init__(self, fn):
+        self.name = fn.__name__
+        self.started = time.time()
+        before, sys_before = list(_tcpservers), list(_systems)
+        self.gen = fn()
+        self.error = None
+        self.thread = None
+        if self._step():
+            self.servers = [s for s in _tcpservers if s not in before]
+            self.systems = [s for s in _systems if s not in sys_before]
+            self.thread = threading.Thread(target=self._step, daemon=True)
+            self.thread.start()
+        else:
+            self.servers, self.systems = [], []
+
+    def _step(self):
+        """Runs the generator to its next yield; False when it is over."""
+        try:
+            next(self.gen)
+            return True
+        except StopIteration:
+            return False
+        except Exception:  # one broken test must not hide the others
+            import traceback
+            self.error = traceback.format_exc()
+            return False
+
+    def finish(self):
+        if self.thread:
+            self.thread.join()
+            if not self.error:
+                self._step()
+        self.gen.close()
+        for s in self.servers:
+            s.stop()
+        if self.error:
+            for s in self.systems:
+                s.cleanup()
+            check(False, "%s ran to the end" % self.name, self.error)
+        print("# %s: %.1f s (beside the others)" % (self.name, time.time() - self.started))
+        sys.stdout.flush()
+
+
+def run_in_background(fn):
+    """Runs a Background test to the end, alone (for a suite's list of
+    tests to run one by one, or to run it by name)."""
+    b = Background(fn)
+    b.finish()
+
+
 def parallel(*calls):
     """Runs the callables at once, each in a thread, and returns their
     results in order (the first exception is raised again). For cases that
@@ -543,7 +608,7 @@ class TcpServer:
     <name>" when the log holds one."""
 
     def __init__(self, argv, env=None, host="127.0.0.1", opts=("-H", "-R"), rules=None, user=None,
-                 logfile=None, name=None, concurrency=None):
+                 logfile=None, name=None, concurrency=None, backlog=None):
         self.argv = list(argv)
         self.env = dict(env) if env is not None else {
             "PATH": "/usr/bin:/bin", "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
@@ -554,6 +619,10 @@ class TcpServer:
         self.user = user
         self.name = name
         self.concurrency = concurrency
+        # tcpserver's default backlog is 20: a burst of more connections
+        # overflows the kernel's accept queue, and TCP retries those after
+        # seconds. A backlog as large as the concurrency keeps bursts quick.
+        self.backlog = backlog if backlog is not None else concurrency
         self.tmp = None
         if logfile is None:
             self.tmp = tempfile.mkdtemp(prefix="quail-tcpserver-")
@@ -566,6 +635,8 @@ class TcpServer:
         cmd = [TCPSERVER] + self.opts
         if self.concurrency is not None:
             cmd += ["-c", str(self.concurrency)]
+        if self.backlog is not None:
+            cmd += ["-b", str(self.backlog)]
         if self.rules is not None:
             cmd += ["-x", self.cdb]
         if self.user:
@@ -643,9 +714,11 @@ class TcpServer:
             self.tmp = None
 
 
-def stop_tcpservers():
+def stop_tcpservers(keep=()):
+    """Stops every TcpServer still running, except those in keep."""
     for srv in list(_tcpservers):
-        srv.stop()
+        if srv not in keep:
+            srv.stop()
 
 
 atexit.register(stop_tcpservers)

@@ -104,59 +104,17 @@ def unpriv():
     return None
 
 
-def listening(port):
-    """Whether something listens on 127.0.0.1:port (from /proc/net/tcp, so
-    that no test connection is needed to find out)."""
-    want = "0100007F:%04X" % port
-    try:
-        with open("/proc/net/tcp") as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[1] == want and fields[3] == "0A":
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def session_pids(sid):
-    out = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:
-            out.append(int(p))
-    return out
-
-
-class Server:
+class Server(quail.TcpServer):
     """tcpserver running qmail-smtpd on a free port of 127.0.0.1."""
 
     def __init__(self, s, args=(), env=None, rules=None, queue="record", concurrency=40):
         self.sys = s
         self.args = list(args)
-        self.env = dict(env or {})
-        self.rules = rules
         self.queue = queue
-        self.concurrency = concurrency
-        self.proc = None
         n = 0
         while os.path.exists(os.path.join(s.top, "smtpd%d.log" % n)):
             n += 1
-        self.logfile = os.path.join(s.top, "smtpd%d.log" % n)
+        env = dict(env or {})
         self.qdir = os.path.join(s.top, "recorded%d" % n)
         os.mkdir(self.qdir)
         os.chmod(self.qdir, 0o777)
@@ -165,7 +123,7 @@ class Server:
             with open(rec, "w") as f:
                 f.write(RECORDER.replace("@DIR@", self.qdir))
             os.chmod(rec, 0o755)
-            self.env["QMAILQUEUE"] = rec
+            env["QMAILQUEUE"] = rec
         self.cpdir = os.path.join(s.top, "cp%d" % n)
         os.mkdir(self.cpdir)
         os.chmod(self.cpdir, 0o777)
@@ -174,80 +132,15 @@ class Server:
             f.write(CHECKPASSWORD.replace("@DIR@", self.cpdir))
         os.chmod(self.checkpassword, 0o755)
         self.n = n
+        fullenv = s.plainenv()
+        fullenv.update(env)
+        quail.TcpServer.__init__(self, [SMTPD] + self.args, env=fullenv, opts=("-H", "-R", "-l", LOCALNAME),
+                                 rules=rules, user=unpriv(), logfile=os.path.join(s.top, "smtpd%d.log" % n),
+                                 name="qmail-smtpd", concurrency=concurrency)
 
     def start(self):
-        cmd = [TCPSERVER, "-H", "-R", "-l", LOCALNAME, "-c", str(self.concurrency)]
-        if self.rules is not None:
-            cdb = os.path.join(self.sys.top, "rules%d.cdb" % self.n)
-            p = subprocess.run([TCPRULES, cdb, cdb + ".tmp"], input=self.rules.encode(), capture_output=True,
-                               timeout=60)
-            if p.returncode != 0:
-                raise RuntimeError("tcprules: %r" % p.stderr)
-            cmd += ["-x", cdb]
-        ug = unpriv()
-        if ug:
-            cmd += ["-u", str(ug[0]), "-g", str(ug[1])]
-        env = self.sys.plainenv()
-        env.update(self.env)
-        for attempt in range(10):
-            self.port = free_port()
-            full = cmd + ["127.0.0.1", str(self.port), SMTPD] + self.args
-            self.log = open(self.logfile, "ab")
-            self.proc = subprocess.Popen(full, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=self.log, start_new_session=True, cwd="/")
-            if wait_for(lambda: listening(self.port) or self.proc.poll() is not None, 30) and \
-                    self.proc.poll() is None:
-                _servers.append(self)
-                return self
-            self.proc.wait()
-            self.log.close()
-        raise RuntimeError("tcpserver would not start: " + self.logtext())
-
-    def stop(self):
-        if not self.proc:
-            return
-        sid = self.proc.pid
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for pid in session_pids(sid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        wait_for(lambda: not session_pids(sid), 30)
-        self.proc = None
-        self.log.close()
-        log = self.logtext()
-        if "Sanitizer" in log or "runtime error:" in log:
-            check(False, "no sanitizer report from qmail-smtpd", log[-3000:])
-        if self in _servers:
-            _servers.remove(self)
-
-    def children(self):
-        """Pids of qmail-smtpd processes (and what they run) still alive."""
-        if not self.proc:
-            return []
-        return [p for p in session_pids(self.proc.pid) if p != self.proc.pid]
-
-    def idle(self, timeout=60):
-        """Waits until every connection's qmail-smtpd (and its qmail-queue)
-        has exited."""
-        return wait_for(lambda: not self.children(), timeout)
-
-    def logtext(self):
-        try:
-            with open(self.logfile, "rb") as f:
-                return f.read().decode("latin-1")
-        except FileNotFoundError:
-            return ""
-
-    def logbytes(self):
-        with open(self.logfile, "rb") as f:
-            return f.read()
+        self.argv = [SMTPD] + self.args   # a test may set args after making the server
+        return quail.TcpServer.start(self)
 
     def recorded(self):
         """Messages the recording queue program accepted completely: a list
@@ -272,18 +165,6 @@ class Server:
         return out
 
 
-_servers = []
-
-
-def _stop_servers():
-    for srv in list(_servers):
-        srv.stop()
-
-
-import atexit  # noqa: E402
-atexit.register(_stop_servers)
-
-
 def queued(root=ROOT):
     """Messages in the real queue's todo/: (message, envelope records)."""
     out = []
@@ -294,83 +175,15 @@ def queued(root=ROOT):
     return out
 
 
-class Client:
-    """A raw SMTP client: bytes out, replies in (as latin-1 text, lines
-    joined with newlines)."""
+class Client(quail.SmtpClient):
+    """A raw SMTP client: bytes out (str as UTF-8), replies in (as latin-1
+    text, lines joined with newlines)."""
 
     def __init__(self, port, timeout=IOTIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-        self.eof = False
-        self.timedout = False
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        try:
-            self.sock.sendall(data)
-            return True
-        except OSError:
-            return False
-
-    def _fill(self):
-        if self.eof:
-            return False
-        try:
-            d = self.sock.recv(65536)
-        except socket.timeout:
-            self.timedout = True
-            return False
-        except OSError:
-            d = b""
-        if not d:
-            self.eof = True
-            return False
-        self.buf += d
-        return True
-
-    def line(self):
-        while b"\n" not in self.buf:
-            if not self._fill():
-                return None
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode("latin-1")
-
-    def reply(self):
-        """One reply, multi-line ones joined with '\\n'; None at EOF."""
-        lines = []
-        while True:
-            l = self.line()
-            if l is None:
-                return None
-            lines.append(l)
-            if len(l) < 4 or l[3] != "-":
-                return "\n".join(lines)
-
-    def replies(self, n):
-        return [self.reply() for _ in range(n)]
-
-    def cmd(self, text):
-        self.send(text + ("\r\n" if isinstance(text, str) else b"\r\n"))
-        return self.reply()
+        quail.SmtpClient.__init__(self, port, timeout)
 
     def closed(self, timeout=IOTIMEOUT):
-        """True if the server closes the connection (and sends nothing more)
-        within timeout seconds; what it sent is kept in self.extra."""
-        self.sock.settimeout(timeout)
-        self.extra = self.buf
-        self.buf = b""
-        while self._fill():
-            self.extra += self.buf
-            self.buf = b""
-        return self.eof and not self.extra
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        return quail.SmtpClient.closed(self, timeout)
 
 
 def hello(srv, greeting="EHLO client.example"):
@@ -960,52 +773,65 @@ def test_long_lines():
 
 
 def test_timeouts():
+    # the cases of each setup wait for the same limit: they wait together,
+    # each in its own connection, and are checked in order afterwards
     with setup(controls={"timeoutsmtpd": "2"}) as (s, srv):
-        c = hello(srv)
-        t0 = time.time()
-        r = c.reply()
-        el = time.time() - t0
+        def silent():
+            c = hello(srv)
+            t0 = time.time()
+            r = c.reply()
+            return r, time.time() - t0, c.closed()
+
+        def in_data():
+            c = hello(srv)
+            c.cmd("MAIL FROM:<a@remote.example>")
+            c.cmd("RCPT TO:<alice@test.example>")
+            c.cmd("DATA")
+            c.send(b"Subject: half\r\n\r\nhalf a mess")
+            return c.reply(), c.closed()
+
+        (r, el, closed), (r2, closed2) = quail.parallel(silent, in_data)
         check_eq(r, "451 4.4.2 timeout (#4.4.2)", "timeoutsmtpd 2: 451 after a silent client")
         check(el >= 1.5, "timeoutsmtpd 2: not before about 2 seconds", "%.2f s" % el)
-        check(c.closed(), "and closed")
-        c = hello(srv)
-        c.cmd("MAIL FROM:<a@remote.example>")
-        c.cmd("RCPT TO:<alice@test.example>")
-        c.cmd("DATA")
-        c.send(b"Subject: half\r\n\r\nhalf a mess")
-        check_eq(c.reply(), "451 4.4.2 timeout (#4.4.2)", "a timeout inside DATA: 451")
-        check(c.closed(), "and closed")
+        check(closed, "and closed")
+        check_eq(r2, "451 4.4.2 timeout (#4.4.2)", "a timeout inside DATA: 451")
+        check(closed2, "and closed")
         srv.idle()
         check_eq(srv.recorded(), [], "nothing is queued from a timed-out DATA")
     with setup(controls={"timeoutsession": "3", "timeoutsmtpd": "30"}) as (s, srv):
-        c = hello(srv)
-        t0 = time.time()
-        r = None
-        while time.time() - t0 < 90:
-            r = c.cmd("NOOP")
-            if r != OK:
-                break
-            time.sleep(0.3)
-        el = time.time() - t0
+        def busy():
+            c = hello(srv)
+            t0 = time.time()
+            r = None
+            while time.time() - t0 < 90:
+                r = c.cmd("NOOP")
+                if r != OK:
+                    break
+                time.sleep(0.3)
+            return r, time.time() - t0, c.closed()
+
+        def slow_drip():
+            # one byte at a time, never a whole line
+            c = hello(srv)
+            t0 = time.time()
+            c.send("NOOP ")
+            while time.time() - t0 < 90 and c.send("x"):
+                c.sock.settimeout(0.4)
+                if c._fill() or c.eof:
+                    break
+                c.sock.settimeout(IOTIMEOUT)
+            c.sock.settimeout(IOTIMEOUT)
+            r = c.reply()
+            return r, time.time() - t0
+
+        (r, el, closed), (r2, el2) = quail.parallel(busy, slow_drip)
         check_eq(r, "421 4.4.2 session time limit exceeded, closing connection (#4.4.2)",
                  "timeoutsession 3: a busy client is cut off with 421")
         check(el >= 2.0, "timeoutsession: not before the limit", "%.2f s" % el)
-        check(c.closed(), "and closed")
-        # a slow-drip client: one byte at a time, never a whole line
-        c = hello(srv)
-        t0 = time.time()
-        c.send("NOOP ")
-        while time.time() - t0 < 90 and c.send("x"):
-            c.sock.settimeout(0.4)
-            if c._fill() or c.eof:
-                break
-            c.sock.settimeout(IOTIMEOUT)
-        c.sock.settimeout(IOTIMEOUT)
-        r = c.reply()
-        el = time.time() - t0
-        check_eq(r, "421 4.4.2 session time limit exceeded, closing connection (#4.4.2)",
+        check(closed, "and closed")
+        check_eq(r2, "421 4.4.2 session time limit exceeded, closing connection (#4.4.2)",
                  "a slow-drip client is dropped at the session limit")
-        check(el >= 2.0, "slow drip: not before the limit", "%.2f s" % el)
+        check(el2 >= 2.0, "slow drip: not before the limit", "%.2f s" % el2)
 
 
 def test_disconnect_in_data():
@@ -1404,10 +1230,6 @@ def test_auth():
         check_eq(c.cmd("AUTH PLAIN " + b64("alice\0alice\0secret")), AUTH_OK, "AUTH PLAIN with authzid = the user")
         c.close()
         c = hello(srv)
-        check_eq(c.cmd("AUTH PLAIN " + b64("bob\0alice\0secret")), AUTH_FAIL,
-                 "AUTH PLAIN acting for another identity: 535")
-        c.close()
-        c = hello(srv)
         check_eq(c.cmd("AUTH LOGIN"), "334 VXNlcm5hbWU6", "AUTH LOGIN: Username:")
         check_eq(c.cmd(b64("alice")), "334 UGFzc3dvcmQ6", "AUTH LOGIN: Password:")
         check_eq(c.cmd(b64("secret")), AUTH_OK, "AUTH LOGIN: 235")
@@ -1416,24 +1238,33 @@ def test_auth():
         check_eq(c.cmd("AUTH LOGIN " + b64("alice")), "334 UGFzc3dvcmQ6", "AUTH LOGIN with initial response: Password:")
         check_eq(c.cmd(b64("secret")), AUTH_OK, "AUTH LOGIN with initial response: 235")
         c.close()
-        c = hello(srv)
-        check_eq(c.cmd("AUTH PLAIN " + b64("\0alice\0wrong")), AUTH_FAIL, "wrong password: 535")
-        c.close()
-        c = hello(srv)
-        check_eq(c.cmd("AUTH PLAIN " + b64("\0temp\0x")), AUTH_TEMP, "checkpassword exit 111: 454")
-        c.close()
-        c = hello(srv)
-        check_eq(c.cmd("AUTH PLAIN " + b64("\0crash\0x")), AUTH_TEMP, "checkpassword killed: 454")
-        c.close()
-        c = hello(srv)
-        check_eq(c.cmd("AUTH PLAIN " + b64("\0misuse\0x")), AUTH_FAIL, "checkpassword exit 2: 535")
-        c.close()
-        c = hello(srv)
-        check_eq(c.cmd("AUTH PLAIN " + "A" * 20000), "500 5.5.2 line too long (#5.5.2)",
-                 "an AUTH line over 12288 bytes: 500")
-        check_eq(c.cmd("AUTH PLAIN " + b64(b"a" * 200 + b"\0" + b"a" * 200 + b"\0" + b"s" * 100)), AUTH_FAIL,
-                 "an AUTH line over 512 bytes (under 12288) is read: 535")
-        c.close()
+        # the refusals: each waits a second before its reply, each in a
+        # connection of its own, so they wait together
+        refusals = (("AUTH PLAIN " + b64("bob\0alice\0secret"), AUTH_FAIL,
+                     "AUTH PLAIN acting for another identity: 535"),
+                    ("AUTH PLAIN " + b64("\0alice\0wrong"), AUTH_FAIL, "wrong password: 535"),
+                    ("AUTH PLAIN " + b64("\0temp\0x"), AUTH_TEMP, "checkpassword exit 111: 454"),
+                    ("AUTH PLAIN " + b64("\0crash\0x"), AUTH_TEMP, "checkpassword killed: 454"),
+                    ("AUTH PLAIN " + b64("\0misuse\0x"), AUTH_FAIL, "checkpassword exit 2: 535"))
+
+        def refused(command):
+            c = hello(srv)
+            r = c.cmd(command)
+            c.close()
+            return r
+
+        def long_lines():
+            c = hello(srv)
+            r = (c.cmd("AUTH PLAIN " + "A" * 20000),
+                 c.cmd("AUTH PLAIN " + b64(b"a" * 200 + b"\0" + b"a" * 200 + b"\0" + b"s" * 100)))
+            c.close()
+            return r
+
+        got = quail.parallel(*[(lambda cmd=cmd: refused(cmd)) for cmd, _, _ in refusals], long_lines)
+        for r, (_, want, name) in zip(got, refusals):
+            check_eq(r, want, name)
+        check_eq(got[-1][0], "500 5.5.2 line too long (#5.5.2)", "an AUTH line over 12288 bytes: 500")
+        check_eq(got[-1][1], AUTH_FAIL, "an AUTH line over 512 bytes (under 12288) is read: 535")
         # smtplib
         m = smtplib.SMTP("127.0.0.1", srv.port, local_hostname="client.example", timeout=IOTIMEOUT)
         try:
@@ -1490,30 +1321,33 @@ def test_auth():
 
 
 def test_auth_failures():
+    """Five failed AUTHs in one connection: 1+2+4+8 s of delays, then 421.
+    It runs beside the other tests (quail.Background): after the greeting
+    it only talks to its own server."""
     s = quail.System(controls=mkcontrols())
-    try:
-        srv = auth_server(s, "")
-        c = hello(srv)
-        replies, times = [], []
-        t0 = time.time()
-        for i in range(7):
-            t = time.time()
-            r = c.cmd("AUTH PLAIN " + b64("\0alice\0wrong%d" % i))
-            times.append(time.time() - t)
-            replies.append(r)
-            if r is None or r.startswith("421"):
-                break
-        total = time.time() - t0
-        too_many = "421 4.7.0 too many authentication failures (#4.7.0)"
-        check_eq(replies[:4], [AUTH_FAIL] * 4, "AUTH failures: 535 each", repr(replies))
-        check(too_many in replies[4:6], "after 5 failures: 421", repr(replies))
-        check(c.closed(), "and the connection is closed")
-        check(len(times) > 2 and times[1] >= 0.9, "the AUTH after the 1st failure waits about 1 s", repr(times))
-        check(len(times) > 3 and times[2] >= 1.9, "the AUTH after the 2nd failure waits about 2 s", repr(times))
-        check(total >= 1 + 2 + 4 - 0.5, "the delays grow (1+2+4 s at least)", "%.2f s" % total)
-        srv.stop()
-    finally:
-        s.cleanup()
+    srv = auth_server(s, "")
+    c = hello(srv)
+    yield
+    replies, times = [], []
+    t0 = time.time()
+    for i in range(7):
+        t = time.time()
+        r = c.cmd("AUTH PLAIN " + b64("\0alice\0wrong%d" % i))
+        times.append(time.time() - t)
+        replies.append(r)
+        if r is None or r.startswith("421"):
+            break
+    total = time.time() - t0
+    too_many = "421 4.7.0 too many authentication failures (#4.7.0)"
+    check_eq(replies[:4], [AUTH_FAIL] * 4, "AUTH failures: 535 each", repr(replies))
+    check(too_many in replies[4:6], "after 5 failures: 421", repr(replies))
+    check(c.closed(), "and the connection is closed")
+    check(len(times) > 2 and times[1] >= 0.9, "the AUTH after the 1st failure waits about 1 s", repr(times))
+    check(len(times) > 3 and times[2] >= 1.9, "the AUTH after the 2nd failure waits about 2 s", repr(times))
+    check(total >= 1 + 2 + 4 - 0.5, "the delays grow (1+2+4 s at least)", "%.2f s" % total)
+    srv.stop()
+    yield
+    s.cleanup()
 
 
 # --------------------------------------------------------------------------
@@ -1583,9 +1417,12 @@ TESTS = [
     test_requirehelo, test_replies_after_helo, test_badhelo, test_rcpthosts, test_relayclient, test_localiphost, test_badmailfrom_badrcptto,
     test_databytes, test_hops, test_maxrcpt, test_maxbadcommands, test_pipelined_garbage, test_long_lines, test_timeouts,
     test_disconnect_in_data, test_concurrent_sessions, test_rcptcheck, test_smtputf8, test_smuggling,
-    test_bare_lf_in_headers, test_dot_unstuffing, test_bdat, test_auth_offered, test_auth, test_auth_failures,
+    test_bare_lf_in_headers, test_dot_unstuffing, test_bdat, test_auth_offered, test_auth,
     test_log_sanitized, test_queue_failures,
 ]
+# Tests that mostly wait on their own server: started first, they run
+# beside the others (quail.Background).
+BACKGROUND = [test_auth_failures]
 
 
 def main():
@@ -1594,6 +1431,8 @@ def main():
     if not check(os.access(TCPSERVER, os.X_OK) and os.access(TCPRULES, os.X_OK), "tcpserver and tcprules exist"):
         quail.done()
     only = sys.argv[1:]
+    background = [quail.Background(t) for t in BACKGROUND if not only or t.__name__ in only]
+    keep = [srv for b in background for srv in b.servers]
     for t in TESTS:
         if only and t.__name__ not in only:
             continue
@@ -1603,8 +1442,10 @@ def main():
         except Exception as e:  # one broken test must not hide the others
             check(False, "%s ran to the end" % t.__name__, "%r\n%s" % (e, traceback.format_exc()))
         finally:
-            _stop_servers()
+            quail.stop_tcpservers(keep=keep)
             print("# %s: %.1f s" % (t.__name__, time.time() - started))
+    for b in background:
+        b.finish()
     quail.done()
 
 
