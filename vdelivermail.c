@@ -70,11 +70,13 @@ static NORETURN void temp_write(const char *fn)
 {
   strerr_die(111, "Unable to write ", fn, ": ", error_str(errno), ". (#4.3.0)");
 }
-/* A system call failed on a file: temporary or permanent by its errno. */
+/* A system call failed on a file of the store. Always temporary, even
+ * for errors that will not go away by themselves (a missing parent
+ * directory, a permission): they are the administrator's to fix, and
+ * the message is kept until then rather than bounced. */
 static NORETURN void die_sys(const char *what, const char *fn)
 {
-  strerr_die(error_temp(errno) ? 111 : 100, "Unable to ", what, " ", fn, ": ", error_str(errno),
-             error_temp(errno) ? ". (#4.3.0)" : ". (#5.3.0)");
+  strerr_die(111, "Unable to ", what, " ", fn, ": ", error_str(errno), ". (#4.3.0)");
 }
 
 /* ---- what qmail-local told us ---- */
