@@ -36,13 +36,19 @@ session_pids() {
 	done
 }
 
-# The pid in demo/svscan.pid, if that process is still our svscan.
+# The pid in demo/svscan.pid, if its session is still the demo's: one of
+# its processes works in demo/service (svscan and supervise do). A pid
+# reused after a reboot names someone else's session, which is left alone.
 running_pid() {
 	[ -f "$PIDFILE" ] || return 1
 	p=$(cat "$PIDFILE" 2>/dev/null)
 	case $p in '' | *[!0-9]*) return 1 ;; esac
-	[ -n "$(session_pids "$p")" ] || return 1
-	printf '%s\n' "$p"
+	for q in $(session_pids "$p"); do
+		case $(readlink "/proc/$q/cwd" 2>/dev/null) in
+		"$D/service" | "$D/service/"*) printf '%s\n' "$p"; return 0 ;;
+		esac
+	done
+	return 1
 }
 
 wait_until() { # seconds command...: polls the command every 0.2 s
