@@ -45,7 +45,7 @@ signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 TCPSERVER = shutil.which("tcpserver") or "/usr/bin/tcpserver"
 HOST = "pop.test.example"       # the name in the APOP timestamp
 IOTIMEOUT = 90                  # seconds any single read from the server may take
-USERS = ["qtpop%d" % i for i in range(1, 9)]
+USERS = ["qtpop%d" % i for i in range(1, 10)]
 ROOTALIAS = "qtpop0"            # a second name for uid 0, with a known password
 AUTHFAIL = "-ERR [AUTH] authorization failed"
 AUTHFIRST = "-ERR authorization first"
@@ -187,46 +187,7 @@ def msg(subject, body=b"hello\n"):
 
 # ---- the server ----
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def listening(port):
-    want = "0100007F:%04X" % port
-    try:
-        with open("/proc/net/tcp") as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[1] == want and fields[3] == "0A":
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-def session_pids(sid):
-    out = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:
-            out.append(int(p))
-    return out
-
-
-_servers = []
-
-
-class Server:
+class Server(quail.TcpServer):
     """tcpserver running qmail-popup HOST checkpassword qmail-pop3d Maildir
     on a free port of 127.0.0.1, in a session of its own (so that every
     process of every connection can be found and killed by pid)."""
@@ -234,66 +195,15 @@ class Server:
     def __init__(self, maildir="Maildir", checkpassword=None):
         self.maildir = maildir
         self.checkpassword = checkpassword or CHECKPASSWORD
-        self.proc = None
-        self.logfile = os.path.join(users.top, "tcpserver%d.log" % len(os.listdir(users.top)))
-
-    def start(self):
         env = {"PATH": "/usr/bin:/bin", "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
                "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
-        for attempt in range(10):
-            self.port = free_port()
-            cmd = [TCPSERVER, "-v", "-H", "-R", "127.0.0.1", str(self.port), POPUP, HOST, self.checkpassword, POP3D,
-                   self.maildir]
-            self.log = open(self.logfile, "ab")
-            self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=self.log, start_new_session=True, cwd="/")
-            if wait_for(lambda: listening(self.port) or self.proc.poll() is not None, 30) and \
-                    self.proc.poll() is None:
-                _servers.append(self)
-                return self
-            self.proc.wait()
-            self.log.close()
-        raise RuntimeError("tcpserver would not start: " + self.logtext())
-
-    def children(self):
-        if not self.proc:
-            return []
-        return [p for p in session_pids(self.proc.pid) if p != self.proc.pid]
+        quail.TcpServer.__init__(self, [POPUP, HOST, self.checkpassword, POP3D, self.maildir], env=env,
+                                 opts=("-v", "-H", "-R"), name="the POP3 programs",
+                                 logfile=os.path.join(users.top, "tcpserver%d.log" % len(os.listdir(users.top))))
 
     def idle(self, timeout=120):
         """Waits until every connection's processes have exited."""
-        return wait_for(lambda: not self.children(), timeout)
-
-    def logtext(self):
-        try:
-            with open(self.logfile, "rb") as f:
-                return f.read().decode("latin-1")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self):
-        if not self.proc:
-            return
-        sid = self.proc.pid
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for pid in session_pids(sid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        wait_for(lambda: not session_pids(sid), 30)
-        self.proc = None
-        self.log.close()
-        log = self.logtext()
-        if "Sanitizer" in log or "runtime error:" in log:
-            check(False, "no sanitizer report from the POP3 programs", log[-3000:])
-        if self in _servers:
-            _servers.remove(self)
+        return quail.TcpServer.idle(self, timeout)
 
     def pop(self):
         return poplib.POP3("127.0.0.1", self.port, timeout=IOTIMEOUT)
@@ -308,89 +218,19 @@ class Server:
         return Raw(self.port)
 
 
-def stop_servers():
-    for s in list(_servers):
-        s.stop()
+def stop_servers(keep=()):
+    quail.stop_tcpservers(keep)
 
 
-class Raw:
-    """A raw POP3 client: bytes out, lines in (without CRLF, as bytes)."""
+class Raw(quail.Pop3Client):
+    """A raw POP3 client: bytes out, lines in (without CRLF, as str); the
+    greeting is in self.greeting."""
 
     def __init__(self, port, timeout=IOTIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-        self.eof = False
-        self.greeting = self.line()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("latin-1")
-        try:
-            self.sock.sendall(data)
-            return True
-        except OSError:
-            return False
-
-    def _fill(self):
-        if self.eof:
-            return False
-        try:
-            d = self.sock.recv(65536)
-        except socket.timeout:
-            return False
-        except OSError:
-            d = b""
-        if not d:
-            self.eof = True
-            return False
-        self.buf += d
-        return True
-
-    def line(self):
-        """One line without its CRLF (str, latin-1); None at EOF or timeout."""
-        while b"\r\n" not in self.buf:
-            if not self._fill():
-                return None
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("latin-1")
-
-    def cmd(self, text):
-        self.send((text.encode("latin-1") if isinstance(text, str) else text) + b"\r\n")
-        return self.line()
-
-    def multi(self):
-        """The body of a multi-line reply, as sent (dot-stuffed), up to its
-        final '.'; None if the connection ends first."""
-        out = b""
-        while True:
-            i = self.buf.find(b"\r\n.\r\n")
-            if self.buf.startswith(b".\r\n"):
-                self.buf = self.buf[3:]
-                return out
-            if i >= 0:
-                out += self.buf[:i + 2]
-                self.buf = self.buf[i + 5:]
-                return out
-            if not self._fill():
-                return None
+        quail.Pop3Client.__init__(self, port, timeout)
 
     def closed(self, timeout=IOTIMEOUT):
-        """True if the server closes the connection within timeout seconds
-        (what it sent first is in self.extra)."""
-        self.sock.settimeout(timeout)
-        self.extra = self.buf
-        self.buf = b""
-        while self._fill():
-            self.extra += self.buf
-            self.buf = b""
-        return self.eof
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        return quail.Pop3Client.closed(self, timeout)
 
 
 def err(f, *a):
@@ -468,25 +308,28 @@ def test_login():
     check(r.closed(), "the connection closes after QUIT")
     r.close()
     # another user's password does not work, nor the user's with a change
-    # (each in a connection of its own: one delay of 1 s each)
-    for pw, name in ((users.password("qtpop2"), "another user's password: " + AUTHFAIL),
-                     (users.password(u) + "x", "the password with one more byte"),
-                     (users.password(u)[:-1], "the password with one byte less"),
-                     (users.password(u).upper(), "the password in capitals"),
-                     ("", "an empty password")):
-        p = srv.pop()
-        p.user(u)
-        check_eq(err(p.pass_, pw), AUTHFAIL, name)
-        p.close()
-    p = srv.pop()
-    p.user(u.upper())
-    check_eq(err(p.pass_, users.password(u)), AUTHFAIL, "the user name in capitals")
-    p.close()
-    p = srv.pop()
-    p.user("qtpop-nosuchuser")
-    check_eq(err(p.pass_, "whatever"), AUTHFAIL, "an unknown user: the same reply")
-    p.close()
+    # (each in a connection of its own: one delay of 1 s each, all at once)
+    cases = ((u, users.password("qtpop2"), "another user's password: " + AUTHFAIL),
+             (u, users.password(u) + "x", "the password with one more byte"),
+             (u, users.password(u)[:-1], "the password with one byte less"),
+             (u, users.password(u).upper(), "the password in capitals"),
+             (u, "", "an empty password"),
+             (u.upper(), users.password(u), "the user name in capitals"),
+             ("qtpop-nosuchuser", "whatever", "an unknown user: the same reply"))
+    for r, (_, _, name) in zip(quail.parallel(*[(lambda a=a, b=b: failed_login(srv, a, b)) for a, b, _ in cases]),
+                               cases):
+        check_eq(r, AUTHFAIL, name)
     srv.stop()
+
+
+def failed_login(srv, user, password):
+    """USER and PASS through poplib in a connection of its own: the
+    refusal (see err)."""
+    p = srv.pop()
+    p.user(user)
+    r = err(p.pass_, password)
+    p.close()
+    return r
 
 
 def test_apop():
@@ -508,10 +351,13 @@ def test_apop():
 
 def test_bad_passwords():
     """Five wrong passwords in one connection: each -ERR comes later than
-    the one before (1, 2, 4, 8 s at least), then the connection closes."""
-    u = "qtpop1"
+    the one before (1, 2, 4, 8 s at least), then the connection closes.
+    It runs beside the other tests (quail.Background), as a user of its
+    own (qtpop9), whose Maildir no other test touches."""
+    u = "qtpop9"
     srv = Server().start()
     r = srv.raw()
+    yield
     delays = []
     replies = []
     for i in range(5):
@@ -1006,26 +852,26 @@ def test_bad_input():
     check(r.line().startswith("+OK 4 "), "commands ended by a bare LF work")
     r.close()
     # user names with '/' or '..', root and a uid-0 alias; each in its own
-    # connection (one failure each, so one second of delay each)
-    for name, pw in (("../" + u, users.password(u)), (u + "/", users.password(u)),
-                     ("a/../" + u, users.password(u)), ("..", users.password(u)), ("root", "root"),
-                     (ROOTALIAS, users.password(ROOTALIAS)), (u, "x" * 490)):
+    # connection (one failure each, so one second of delay each, all at once)
+    cases = [(name, pw, "login as %r refused" % (name if len(pw) < 100 else name + " with a 490-byte password (over 512 bytes on descriptor 3)"))
+             for name, pw in (("../" + u, users.password(u)), (u + "/", users.password(u)),
+                              ("a/../" + u, users.password(u)), ("..", users.password(u)), ("root", "root"),
+                              (ROOTALIAS, users.password(ROOTALIAS)), (u, "x" * 490))]
+    # a user whose account is locked; a user without a Maildir
+    cases.append(("qtpop7", users.password("qtpop7"), "a locked account ('!' before the hash) is refused"))
+    cases.append(("qtpop8", users.password("qtpop8"), "a user without a Maildir: -ERR"))
+
+    def raw_login(name, pw):
         r = srv.raw()
         r.cmd("USER " + name)
         e = r.cmd("PASS " + pw)
-        check_eq(e, AUTHFAIL, "login as %r refused" % (name if len(pw) < 100 else name + " with a 490-byte password (over 512 bytes on descriptor 3)"))
         r.close()
-    # a user whose account is locked
-    r = srv.raw()
-    r.cmd("USER qtpop7")
-    check_eq(r.cmd("PASS " + users.password("qtpop7")), AUTHFAIL, "a locked account ('!' before the hash) is refused")
-    r.close()
-    # a user without a Maildir
-    r = srv.raw()
-    r.cmd("USER qtpop8")
-    e = r.cmd("PASS " + users.password("qtpop8"))
-    check(e is not None and e.startswith("-ERR"), "a user without a Maildir: -ERR", repr(e))
-    r.close()
+        return e
+
+    got = quail.parallel(*[(lambda a=a, b=b: raw_login(a, b)) for a, b, _ in cases])
+    for e, (_, _, name) in zip(got[:-1], cases):
+        check_eq(e, AUTHFAIL, name)
+    check(got[-1] is not None and got[-1].startswith("-ERR"), cases[-1][2], repr(got[-1]))
     check(srv.idle(), "every session has ended")
     check_eq(sorted(files(u)).__len__(), 4, "nothing was deleted")
     srv.stop()
@@ -1128,14 +974,21 @@ def test_subprogram():
     check_eq(r.cmd("APOP show " + digest), "+OK show|%s|%s| %s Maildir" % (digest, ts, POP3D),
              "APOP: the digest in the password's place")
     r.close()
-    for user, want, name in (("temp", "-ERR [SYS/TEMP] temporary failure", "exit 111"),
-                             ("crash", "-ERR [SYS/TEMP] temporary failure", "killed by a signal"),
-                             ("misuse", AUTHFAIL, "exit 2"), ("other", AUTHFAIL, "exit 1")):
+    cases = (("temp", "-ERR [SYS/TEMP] temporary failure", "exit 111"),
+             ("crash", "-ERR [SYS/TEMP] temporary failure", "killed by a signal"),
+             ("misuse", AUTHFAIL, "exit 2"), ("other", AUTHFAIL, "exit 1"))
+
+    def refused(user):
+        # each refusal waits a second: the four connections wait together
         r = srv.raw()
         r.cmd("USER " + user)
-        check_eq(r.cmd("PASS x"), want, "checkpassword %s: %s" % (name, want))
-        check_eq(r.cmd("NOOP"), "+OK ", "and the client may go on (%s)" % name)
+        got = (r.cmd("PASS x"), r.cmd("NOOP"))
         r.close()
+        return got
+
+    for (p, n), (user, want, name) in zip(quail.parallel(*[(lambda u=c[0]: refused(u)) for c in cases]), cases):
+        check_eq(p, want, "checkpassword %s: %s" % (name, want))
+        check_eq(n, "+OK ", "and the client may go on (%s)" % name)
     srv.stop()
 
 
@@ -1162,9 +1015,12 @@ def test_popup_timeout_control():
 TESTS = [
     test_greeting, test_capa, test_login, test_apop, test_transaction, test_pipelining, test_uidl_stable,
     test_drop_after_dele, test_two_sessions, test_dots_and_no_final_newline, test_large, test_queue_delivery,
-    test_fetchmail, test_getmail, test_subprogram, test_bad_input, test_maildir_vanishes, test_pop3d_as_root, test_bad_passwords,
+    test_fetchmail, test_getmail, test_subprogram, test_bad_input, test_maildir_vanishes, test_pop3d_as_root,
     test_popup_timeout_control,
 ]
+# Tests that mostly wait on their own server: started first, they run
+# beside the others (quail.Background).
+BACKGROUND = [test_bad_passwords]
 
 
 def main():
@@ -1186,6 +1042,8 @@ def main():
             users.add(name, maildir=name != "qtpop8")
         users.add(ROOTALIAS, uid=0, maildir=False)
         subprocess.run(["usermod", "-L", "qtpop7"], check=True, timeout=60, capture_output=True)
+        background = [quail.Background(t) for t in BACKGROUND if not only or t.__name__ in only]
+        keep = [srv for b in background for srv in b.servers]
         for t in TESTS:
             if only and t.__name__ not in only:
                 continue
@@ -1195,8 +1053,10 @@ def main():
             except Exception as e:  # one broken test must not hide the others
                 check(False, "%s ran to the end" % t.__name__, "%r\n%s" % (e, traceback.format_exc()))
             finally:
-                stop_servers()
+                stop_servers(keep)
                 print("# %s: %.1f s" % (t.__name__, time.time() - started))
+        for b in background:
+            b.finish()
     finally:
         stop_servers()
         users.remove_all()
