@@ -73,45 +73,6 @@ printf 'r%s accepted\n\0Kdone\n\0' "$3"
 
 # ---- processes ----
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def listening(port):
-    want = "0100007F:%04X" % port
-    try:
-        with open("/proc/net/tcp") as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[1] == want and fields[3] == "0A":
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-def proc_stat(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        return f.read().rsplit(")", 1)[1].split()
-
-
-def session_pids(sid):
-    out = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            if int(proc_stat(int(p))[3]) == sid:
-                out.append(int(p))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
-
-
 def cmdline(pid):
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
@@ -143,166 +104,33 @@ def proc_rchar(pid):
     return 0
 
 
-_servers = []
-
-
-class Server:
+class Server(quail.TcpServer):
     """tcpserver running qmail-smtpd on a free port of 127.0.0.1."""
 
     def __init__(self, s, rules=":allow\n", env=None, args=(), concurrency=40):
-        self.sys, self.rules, self.env, self.args = s, rules, dict(env or {}), list(args)
-        self.concurrency = concurrency
-        self.proc = None
-        self.logfile = os.path.join(s.top, "smtpd.%d.log" % len(os.listdir(s.top)))
-
-    def start(self):
-        cmd = [TCPSERVER, "-H", "-R", "-l", "mx.test.example", "-c", str(self.concurrency)]
-        if self.rules is not None:
-            cdb = os.path.join(self.sys.top, "rules.%d.cdb" % len(os.listdir(self.sys.top)))
-            p = subprocess.run([TCPRULES, cdb, cdb + ".tmp"], input=self.rules.encode(),
-                               capture_output=True, timeout=60)
-            if p.returncode != 0:
-                raise RuntimeError("tcprules: %r" % p.stderr)
-            cmd += ["-x", cdb]
-        if quail.is_root():
-            cmd += ["-u", str(quail.delivery_uid()), "-g", str(quail.delivery_gid())]
-        env = self.sys.plainenv()
-        env.update(self.env)
-        for _ in range(10):
-            self.port = free_port()
-            self.log = open(self.logfile, "ab")
-            self.proc = subprocess.Popen(cmd + ["127.0.0.1", str(self.port), SMTPD] + self.args, env=env,
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
-                                         start_new_session=True, cwd="/")
-            if wait_for(lambda: listening(self.port) or self.proc.poll() is not None, 30) and \
-                    self.proc.poll() is None:
-                _servers.append(self)
-                return self
-            self.proc.wait()
-            self.log.close()
-        raise RuntimeError("tcpserver would not start")
-
-    def children(self):
-        if not self.proc:
-            return []
-        return [p for p in session_pids(self.proc.pid) if p != self.proc.pid]
+        self.sys, self.args = s, list(args)
+        fullenv = s.plainenv()
+        fullenv.update(env or {})
+        user = (quail.delivery_uid(), quail.delivery_gid()) if quail.is_root() else None
+        quail.TcpServer.__init__(self, [SMTPD] + self.args, env=fullenv, opts=("-H", "-R", "-l", "mx.test.example"),
+                                 rules=rules, user=user, concurrency=concurrency, name="qmail-smtpd",
+                                 logfile=os.path.join(s.top, "smtpd.%d.log" % len(os.listdir(s.top))))
 
     def smtpd_pids(self):
         return [p for p in self.children() if b"qmail-smtpd" in cmdline(p)]
 
-    def idle(self, timeout=60):
-        return wait_for(lambda: not self.children(), timeout)
 
-    def stop(self):
-        if not self.proc:
-            return
-        sid = self.proc.pid
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for pid in session_pids(sid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        wait_for(lambda: not session_pids(sid), 30)
-        self.proc = None
-        self.log.close()
-        if self in _servers:
-            _servers.remove(self)
-
-    def logtext(self):
-        try:
-            with open(self.logfile, "rb") as f:
-                return f.read().decode("latin-1")
-        except FileNotFoundError:
-            return ""
-
-
-def _stop_servers():
-    for srv in list(_servers):
-        srv.stop()
-
-
-import atexit  # noqa: E402
-atexit.register(_stop_servers)  # registered after quail's: runs before it
-
-
-class Client:
-    """A raw SMTP client: bytes out, replies in (latin-1 text, the lines of
-    a multi-line reply joined with newlines)."""
+class Client(quail.SmtpClient):
+    """A raw SMTP client: bytes out (str as latin-1), replies in (latin-1
+    text, the lines of a multi-line reply joined with newlines)."""
 
     def __init__(self, port, timeout=IOTIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-        self.eof = False
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("latin-1")
-        try:
-            self.sock.sendall(data)
-            return True
-        except OSError:
-            return False
-
-    def _fill(self):
-        if self.eof:
-            return False
-        try:
-            d = self.sock.recv(65536)
-        except socket.timeout:
-            return False
-        except OSError:
-            d = b""
-        if not d:
-            self.eof = True
-            return False
-        self.buf += d
-        return True
-
-    def line(self):
-        while b"\n" not in self.buf:
-            if not self._fill():
-                return None
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r").decode("latin-1")
-
-    def reply(self):
-        lines = []
-        while True:
-            l = self.line()
-            if l is None:
-                return None
-            lines.append(l)
-            if len(l) < 4 or l[3] != "-":
-                return "\n".join(lines)
-
-    def cmd(self, text):
-        self.send(text + ("\r\n" if isinstance(text, str) else b"\r\n"))
-        return self.reply()
+        quail.SmtpClient.__init__(self, port, timeout, encoding="latin-1")
 
     def closed(self, timeout=IOTIMEOUT):
         """True if the server closes the connection without sending
         anything more within timeout seconds."""
-        self.sock.settimeout(timeout)
-        extra = self.buf
-        self.buf = b""
-        while self._fill():
-            extra += self.buf
-            self.buf = b""
-        self.extra = extra
-        return self.eof and not extra
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        return quail.SmtpClient.closed(self, timeout)
 
 
 def connect(srv, greeting="EHLO client.example"):
@@ -765,14 +593,16 @@ def slow_drip(srv, prefix=b"", limit=60):
 
 def test_slow_drip():
     with Setup({"timeoutsession": "5"}) as (s, srv):
-        replies, took, c = slow_drip(srv, b"NOOP")
+        # both wait for the same limit: together, in two connections
+        (replies, took, c), after_ehlo = quail.parallel(lambda: slow_drip(srv, b"NOOP"),
+                                                        lambda: slow_drip(srv, b"EHLO drip.example"))
         check(c.eof, "a client dripping one byte a second is dropped", "%r after %.1f s" % (replies, took))
         check(took >= 4.5, "not before control/timeoutsession (5 s)", "%.1f s" % took)
         check(replies and replies[-1].startswith("421 "), "it gets 421 before the close", repr(replies[-2:]))
         check_eq(replies[-1:], ["421 session time limit exceeded, closing connection (#4.4.2)"],
                  "a client that never said EHLO gets the 421 without an enhanced code (the DECISION)")
         check_eq(c.first, "250 ok", "a whole NOOP before the drip was answered (no EHLO: qmail's text)")
-        replies, took, c = slow_drip(srv, b"EHLO drip.example")
+        replies, took, c = after_ehlo
         check_eq(replies[-1:], ["421 4.4.2 session time limit exceeded, closing connection (#4.4.2)"],
                  "after EHLO: 421 4.4.2 session time limit exceeded")
         check(c.eof and took >= 4.5, "and closed, not before 5 s", "%.1f s" % took)
