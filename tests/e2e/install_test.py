@@ -32,6 +32,8 @@ QGROUPS = ["qtqmail", "qtnofiles"]
 # Extra groups for the daemons' group lists: one lists the remote user as a
 # member, the other the send user.
 XGROUPS = ["qtrgroup", "qtsgroup"]
+# The virtual-domain store's owner and group (conf-vpopmail lines 2, 3).
+VUSER, VGROUP = "qtvpop", "qtvchkpw"
 
 
 def remove_test_ids():
@@ -40,7 +42,8 @@ def remove_test_ids():
     for u in QUSERS:
         if u != "root":
             subprocess.run(["userdel", u], capture_output=True)
-    for g in QGROUPS:
+    subprocess.run(["userdel", VUSER], capture_output=True)
+    for g in QGROUPS + [VGROUP]:
         subprocess.run(["groupdel", g], capture_output=True)
 
 
@@ -170,6 +173,10 @@ def test_system_install():
         f.write("\n".join(QUSERS) + "\n")
     with open(os.path.join(conf, "conf-groups"), "w") as f:
         f.write("\n".join(QGROUPS) + "\n")
+    # the store too: nothing of the test may land in /home/vpopmail
+    vbase = os.path.join(top, "vpopmail")
+    with open(os.path.join(conf, "conf-vpopmail"), "w") as f:
+        f.write("%s\n%s\n%s\n" % (vbase, VUSER, VGROUP))
     remove_test_ids()
     try:
         p = make("O=" + build, "CONF=" + conf, "setup")
@@ -185,6 +192,18 @@ def test_system_install():
             gid = subprocess.run(["getent", "group", g], capture_output=True).stdout.split(b":")[2:3]
             check(gid and all(pwd.getpwnam(u).pw_gid == int(gid[0]) for u in members if u != "root"),
                   "group %s exists and is the primary group of its users" % g)
+        # The virtual-domain store: its owner made, its directories given to it,
+        # and the v* links in its bin/ (vpasswd(5)).
+        try:
+            vpw = pwd.getpwnam(VUSER)
+        except KeyError:
+            vpw = None
+        check(vpw is not None and vpw.pw_dir == vbase, "the store's user %s exists, home %s" % (VUSER, vbase))
+        dst = os.stat(os.path.join(vbase, "domains"))
+        check(vpw is not None and dst.st_uid == vpw.pw_uid and oct(dst.st_mode & 0o7777) == oct(0o711),
+              "the store's domains/ belongs to %s, mode 0711" % VUSER)
+        check_eq(os.readlink(os.path.join(vbase, "bin", "vdelivermail")), os.path.join(root, "bin", "vdelivermail"),
+                 "the store's bin/vdelivermail links to the installed program")
         p = make("O=" + build, "CONF=" + conf, "check")
         check_eq(p.returncode, 0, "make check passes on the fresh install", p.stderr.decode())
         check_daemon_groups(root)
