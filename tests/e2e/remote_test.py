@@ -475,6 +475,37 @@ def simple_case(name, sink_opt, rcpts=("carol@remote.example",), message=MSG, wa
     return sink, r
 
 
+def simple_cases(cases, controls=None, done=None):
+    """Several simple_case runs at once, for cases that wait for a timeout
+    (which then wait together): each against a sink of its own, routed by
+    a host of its own (caseN.remote.example) in one smtproutes. cases:
+    (name, sink_opt, want). done: a threading.Event set once every run of
+    qmail-remote is over (before the sinks stop). Returns [(sink, result)]
+    in order, after the sinks stopped."""
+    sinks = []
+    results = []
+    try:
+        for _, opt, _ in cases:
+            sinks.append(Sink("127.0.0.1", **opt))
+        c = {"timeoutconnect": "3", "timeoutremote": "3"}
+        c.update(controls or {})
+        write_controls(smtproutes="".join("case%d.remote.example:%s:%d\n" % (i, k.host, k.port)
+                                          for i, k in enumerate(sinks)), **c)
+        results = quail.parallel(*[(lambda i=i, name=case[0]: run_remote("case%d.remote.example" % i,
+                                                                         ["carol@remote.example"], MSG,
+                                                                         sink=sinks[i], name=name))
+                                   for i, case in enumerate(cases)])
+    finally:
+        if done is not None:
+            done.set()
+        for k in sinks:
+            k.stop()
+    for (name, _, want), r in zip(cases, results):
+        if want is not None:
+            check_eq(r.outcome(1), want, name + ": " + describe(want), repr(r))
+    return list(zip(sinks, results))
+
+
 def describe(outcome):
     words = {"K": "delivered", "Z": "temporary failure", "D": "permanent failure"}
     return ", ".join(words.get(c, c) for c in outcome)
@@ -688,10 +719,6 @@ def test_replies_without_crlf():
         c.send(b"220 sink.example no line end")
         c.drain()
 
-    sink, r = simple_case("greeting without a line end, then silence", {"custom": no_eol_then_wait}, want="Z",
-                          controls={"timeoutremote": "2"})
-    check(r.elapsed >= 1.9, "a greeting never finished times out after timeoutremote (2 s)", repr(r))
-
     def final_no_eol(c):
         c.send(b"220 sink.example\r\n")
         while True:
@@ -707,15 +734,17 @@ def test_replies_without_crlf():
                 return
             c.send(b"221 bye\r\n" if v == b"QUIT" else b"250 ok\r\n")
 
-    sink, r = simple_case("final reply without a line end", {"custom": final_no_eol}, controls={"timeoutremote": "2"})
-    check_eq(r.kzd, "Z", "a final 250 without its line end is not a reply: Z", repr(r))
-
     def cr_only(c):
         c.send(b"220 sink.example\r")
         c.drain()
 
-    sink, r = simple_case("greeting ending in CR alone", {"custom": cr_only}, controls={"timeoutremote": "2"},
-                          want="Z")
+    # each waits for timeoutremote: together
+    (_, r), (_, r2), _ = simple_cases([("greeting without a line end, then silence", {"custom": no_eol_then_wait}, "Z"),
+                                       ("final reply without a line end", {"custom": final_no_eol}, None),
+                                       ("greeting ending in CR alone", {"custom": cr_only}, "Z")],
+                                      controls={"timeoutremote": "2"})
+    check(r.elapsed >= 1.9, "a greeting never finished times out after timeoutremote (2 s)", repr(r))
+    check_eq(r2.kzd, "Z", "a final 250 without its line end is not a reply: Z", repr(r2))
 
 
 def test_huge_replies():
@@ -741,17 +770,19 @@ def test_huge_replies():
 
 def test_timeouts():
     t = 2
-    sink, r = simple_case("server never says anything", {"greeting": None}, want="Z",
-                          controls={"timeoutremote": str(t)})
-    check(r.elapsed >= t - 0.1, "silent server: gives up after timeoutremote (%d s), not before" % t, repr(r))
-    sink, r = simple_case("server never answers the final dot", {"final": None}, want="Z",
-                          controls={"timeoutremote": str(t)})
-    check(r.elapsed >= t - 0.1, "no reply after the dot: Z after timeoutremote", repr(r))
-    check_eq(len(sink.messages()), 1, "(the sink did get the whole message)")
-    sink, r = simple_case("server never answers RCPT", {"rcpt": lambda a: time.sleep(6) or "250 late"},
-                          controls={"timeoutremote": str(t)})
-    check_eq(r.outcome(1), "Z", "no reply to RCPT in time: temporary", repr(r))
-    check(r.elapsed >= t - 0.1, "after timeoutremote", repr(r))
+    # each waits for timeoutremote: together. The RCPT reply comes only
+    # after qmail-remote is over (or after 6 s, should it hang)
+    over = threading.Event()
+    (_, r1), (sink2, r2), (_, r3) = simple_cases(
+        [("server never says anything", {"greeting": None}, "Z"),
+         ("server never answers the final dot", {"final": None}, "Z"),
+         ("server never answers RCPT", {"rcpt": lambda a: (over.wait(6), "250 late")[1]}, None)],
+        controls={"timeoutremote": str(t)}, done=over)
+    check(r1.elapsed >= t - 0.1, "silent server: gives up after timeoutremote (%d s), not before" % t, repr(r1))
+    check(r2.elapsed >= t - 0.1, "no reply after the dot: Z after timeoutremote", repr(r2))
+    check_eq(len(sink2.messages()), 1, "(the sink did get the whole message)")
+    check_eq(r3.outcome(1), "Z", "no reply to RCPT in time: temporary", repr(r3))
+    check(r3.elapsed >= t - 0.1, "after timeoutremote", repr(r3))
 
     # a connection that never completes: a listener whose accept queue is
     # full drops SYNs, so connect() hangs until timeoutconnect
