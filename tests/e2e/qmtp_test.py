@@ -61,54 +61,34 @@ def parse_netstrings(data):
 
 # ---- servers ----
 
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = quail.free_port
 
 
-class Server:
+class Server(quail.TcpServer):
     """tcpserver running prog on host at a free port; stopped by pid."""
 
     def __init__(self, prog, env=None, host="127.0.0.1"):
-        self.host = host
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         e = dict(BASEENV)
         e.update(env or {})
         self.prog = prog
-        self.log = tempfile.TemporaryFile()
-        for attempt in range(20):
-            self.port = free_port(family, host)
-            self.proc = subprocess.Popen([TCPSERVER, "-q", "-R", "-H", "-l", "mx.test", host, str(self.port),
-                                          os.path.join(BIN, prog)], env=e, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=self.log)
-            if quail.wait_for(lambda: self.proc.poll() is not None or self._listening(), 10):
-                if self.proc.poll() is None:
-                    return
-        raise RuntimeError("tcpserver did not start")
-
-    def _listening(self):
-        try:
-            socket.create_connection((self.host, self.port), 1).close()
-            return True
-        except OSError:
-            return False
+        quail.TcpServer.__init__(self, [os.path.join(BIN, prog)], env=e, host=host,
+                                 opts=("-q", "-R", "-H", "-l", "mx.test"))
+        self.start()
 
     def connect(self):
-        s = socket.create_connection((self.host, self.port), 10)
+        s = quail.TcpServer.connect(self, 10)
         s.settimeout(20)
         return s
 
     def stop(self):
         """Stops tcpserver; the servers it ran must have said nothing on
         descriptor 2 (a sanitizer report would be there)."""
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(10)
-        self.log.seek(0)
-        err = self.log.read()
-        self.log.close()
+        logfile, keep = self.logfile, self.tmp
+        self.tmp = None    # the log is read after the stop
+        quail.TcpServer.stop(self)
+        with open(logfile, "rb") as f:
+            err = f.read()
+        shutil.rmtree(keep, ignore_errors=True)
         check_eq(err, b"", "%s said nothing on descriptor 2" % self.prog)
 
 
@@ -506,15 +486,24 @@ class FakeQMQP:
         self.port = self.sock.getsockname()[1]
         self.reply = reply
         self.packets = []
+        self.closing = False
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
     def run(self):
-        self.sock.settimeout(30)
-        try:
-            c, _ = self.sock.accept()
-        except OSError:
-            return
+        # accept in short steps, so that close() of a server nobody
+        # connected to need not wait for the whole 30 s (or join's 10)
+        self.sock.settimeout(0.05)
+        deadline = time.time() + 30
+        while True:
+            try:
+                c, _ = self.sock.accept()
+                break
+            except socket.timeout:
+                if self.closing or time.time() > deadline:
+                    return
+            except OSError:
+                return
         c.settimeout(10)
         data = b""
         try:
@@ -530,14 +519,16 @@ class FakeQMQP:
             pass
         self.packets.append(data)
         if self.reply == "silent":
-            time.sleep(5)
+            # silent until the test is done with it (at most 5 s)
+            quail.wait_for(lambda: self.closing, 5)
         elif self.reply is not None:
             c.sendall(self.reply)
         c.close()
 
     def close(self):
-        self.sock.close()
+        self.closing = True
         self.thread.join(10)
+        self.sock.close()
 
 
 def qmqpc(message, envelope, args=(), timeout=30):
