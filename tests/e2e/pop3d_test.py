@@ -484,22 +484,16 @@ def test_tcpserver():
         quail.skip("tcpserver", "no tcpserver")
         return
     h = home()
-    log = tempfile.TemporaryFile()
-    proc = port = None
-    for _ in range(20):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        proc = subprocess.Popen([TCPSERVER, "-q", "-R", "-H", "127.0.0.1", str(port)] + WRAP
-                                + ["sh", "-c", 'cd "$0" && exec "$1" Maildir', h, POP3D],
-                                env=ENV, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
-        up = quail.wait_for(lambda: proc.poll() is not None or _listening(port), 10)
-        if up and proc.poll() is None:
-            break
-    else:
-        check(False, "tcpserver started")
+    srv = quail.TcpServer(WRAP + ["sh", "-c", 'cd "$0" && exec "$1" Maildir', h, POP3D], env=ENV,
+                          opts=("-q", "-R", "-H"))
+    logfile, logdir = srv.logfile, srv.tmp
+    srv.tmp = None   # the log is read after the stop
+    try:
+        srv.start()
+    except RuntimeError as e:
+        check(False, "tcpserver started", str(e))
         return
+    port = srv.port
     try:
         p = poplib.POP3("127.0.0.1", port, timeout=20)
         check_eq(p.getwelcome(), b"+OK ", "poplib: welcome")
@@ -537,23 +531,14 @@ def test_tcpserver():
         # a client that drops the connection
         r = poplib.POP3("127.0.0.1", port, timeout=20)
         r.dele(1)
-        r.sock.close()
-        time.sleep(0.5)
+        r.close()   # socket and poplib's file of it: the connection really ends, without QUIT
+        check(srv.idle(20), "poplib: the dropped connection's qmail-pop3d exits")
         check_eq(len(files(h)), 2, "poplib: dropped connection deletes nothing")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(10)
-        log.seek(0)
-        check_eq(log.read(), b"", "tcpserver: nothing on descriptor 2")
-        log.close()
-
-
-def _listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), 1).close()
-        return True
-    except OSError:
-        return False
+        srv.stop()
+        with open(logfile, "rb") as f:
+            check_eq(f.read(), b"", "tcpserver: nothing on descriptor 2")
+        shutil.rmtree(logdir, ignore_errors=True)
 
 
 def main():
