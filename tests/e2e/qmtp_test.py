@@ -10,7 +10,6 @@ under tcpserver -u (install_test.py covers users and modes).
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
