@@ -10,7 +10,9 @@
  *                             envelope now lives in qmail-send's journal)
  *                             and move it to mess/N/<id>
  *   T <id> NUL <msglen> NUL   cut mess/N/<id> back to msglen (recovery)
- *   R <id> NUL                remove mess/N/<id>
+ *   R <id> NUL                remove mess/N/<id>: into queue/pool/ for
+ *                             qmail-queue to reuse when nobody reads it
+ *                             and the pool has room, else deleted
  *   P NUL                     remove files in pid/ older than 36 hours
  *                             (left by a qmail-queue that died on a
  *                             filesystem without O_TMPFILE)
@@ -37,6 +39,7 @@
 #include "buffer.h"
 #include "lock.h"
 #include "qfile.h"
+#include "qpool.h"
 #include "scan.h"
 #include "sig.h"
 #include "stralloc.h"
@@ -86,9 +89,12 @@ static char cut(unsigned long id, unsigned long msglen)
   return '+';
 }
 
+static unsigned long poolnext;
+
 static char removemess(unsigned long id)
 {
   if (!name(&fn, "mess", id)) return '!';
+  if (qpool_put(fn.s, &poolnext)) return '+';
   if (unlink(fn.s) == -1 && errno != ENOENT) return '!';
   return '+';
 }

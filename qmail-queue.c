@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h> /* rename */
 #include <string.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@
 #include "open.h"
 #include "pwfile.h"
 #include "qfile.h"
+#include "qpool.h"
 #include "sig.h"
 #include "stralloc.h"
 #include "strerr.h"
@@ -115,6 +117,8 @@ static void put_received(unsigned long pid, uid_t uid, time_t when)
  * it stale. */
 static stralloc pidfn = STRALLOC_ZERO;
 static int named;
+static int reused;    /* a file from the pool: it must be cut to length */
+static stralloc poolfn = STRALLOC_ZERO; /* and its name there */
 
 static int open_named(unsigned long pid, time_t when)
 {
@@ -136,7 +140,11 @@ static int open_named(unsigned long pid, time_t when)
 
 static int open_queuefile(unsigned long pid, time_t when)
 {
-  int fd = commit_tmpfile("pid", 0644);
+  int fd;
+  /* A file from the pool first (lib/qpool.h): no inode to allocate. */
+  fd = qpool_take(&poolfn);
+  if (fd != -1) { reused = 1; return fd; }
+  fd = commit_tmpfile("pid", 0644);
   if (fd != -1) return fd;
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) die(errno == ENOMEM ? QQ_NOMEM : QQ_PID);
   return open_named(pid, when);
@@ -241,11 +249,13 @@ int main(void)
   qfile_trailer_fmt(trailer, msglen, envlen, (uint64_t)now);
   if (buffer_put(&out, trailer, sizeof trailer) == -1) die_write();
   if (buffer_flush(&out) == -1) die_write();
+  /* A reused file may be longer: its old message must not trail this one. */
+  if (reused && ftruncate(fd, (off_t)(msglen + envlen + QFILE_TRAILER)) == -1) die_write();
   /* Durable before it is visible: data and inode first, then the name. */
   if (fsync(fd) == -1) die_write();
 
   if (!qfile_name(&todofn, "todo", (unsigned long)st.st_ino, auto_split) || !stralloc_0(&todofn)) die(QQ_NOMEM);
-  if (!named && commit_linkfd(fd, todofn.s) == -1) {
+  if (!named && !reused && commit_linkfd(fd, todofn.s) == -1) {
     struct stat dst;
     size_t dirlen = (size_t)(strrchr(todofn.s, '/') - todofn.s);
     int missing;
@@ -261,7 +271,11 @@ int main(void)
     todofn.len = 0;
     if (!qfile_name(&todofn, "todo", (unsigned long)st.st_ino, auto_split) || !stralloc_0(&todofn)) die(QQ_NOMEM);
   }
-  if (named) {
+  if (reused) {
+    /* The name is new to todo/ (numbers are unique among live files). */
+    if (rename(poolfn.s, todofn.s) == -1) die(QQ_TODO);
+    if (commit_dirof(todofn.s) == -1) die(QQ_TODO);
+  } else if (named) {
     if (link(pidfn.s, todofn.s) == -1) die(QQ_TODO);
     pidfile = 0;
     unlink(pidfn.s); /* if this is lost in a crash, qmail-send removes it when stale */

@@ -444,6 +444,7 @@ static int journal_compact(void)
     struct msg *m;
     for (m = htab[b]; m; m = m->hnext) {
       size_t i;
+      if (m->removing) continue; /* its E record is written already */
       rec_new(m, 1);
       while (journal_add(&tmp, rec.s, rec.len) == -1) nomem();
       for (i = 0; i < m->nr; ++i)
@@ -1106,32 +1107,24 @@ static int todo_one(unsigned long id)
   return 1;
 }
 
-/* Takes a batch of new messages: journal them, sync once, then have
- * qmail-clean commit them. Deliveries start as the commits come back. */
+/* Takes a batch of new messages and journals them; journal_and_clean
+ * syncs once and has qmail-clean commit them. Deliveries start as the
+ * commits come back. */
 static void todo_do(void)
 {
-  size_t done = 0, k;
-  ncommitting = 0;
+  size_t done = 0;
   while (todolen && done < TODO_BATCH && !flagexitasap) {
     unsigned long id = todolist[--todolen];
     int r = todo_one(id);
     ++done;
     if (r == 1) committinglist[ncommitting++] = msg_find(id);
   }
-  if (!ncommitting) return;
-  while (journal_sync(&journal) == -1) {
-    logs("alert: unable to write the journal; HELP! sleeping...\n");
-    logflush();
-    sleep(10);
-  }
-  for (k = 0; k < ncommitting; ++k) {
-    struct msg *m = committinglist[k];
-    m->committing = 1;
-    clean_send('C', m, m->id, (unsigned long)m->msglen);
-  }
 }
 
 /* ------------------------------------------------------------- FINISH */
+
+static struct msg **removelist; /* finished: E journaled, R not yet sent */
+static size_t nremove, removesize;
 
 /* All recipients are done: bounce what failed, then remove the message. */
 static void finish_one(struct msg *m)
@@ -1214,7 +1207,40 @@ static void finish_one(struct msg *m)
   logn(m->id);
   logs("\n");
   m->removing = 1;
-  clean_send('R', m, m->id, 0);
+  /* Gone from the journal, durably, before its file may be reused for
+   * another message (lib/qpool.h): journal_and_clean sends the R. */
+  journal_simple('E', m->id);
+  if (nremove == removesize) {
+    size_t n = removesize ? removesize * 2 : 256;
+    struct msg **l;
+    while (!(l = realloc(removelist, n * sizeof *l))) nomem();
+    removelist = l;
+    removesize = n;
+  }
+  removelist[nremove++] = m;
+}
+
+/* One journal sync for the loop's new and finished messages, then the
+ * commands that must follow it: C (the envelope is on record before
+ * qmail-clean cuts it off) and R (the message is off record before its
+ * file can become another message). */
+static void journal_and_clean(void)
+{
+  size_t k;
+  if (!ncommitting && !nremove) return;
+  while (journal_sync(&journal) == -1) {
+    logs("alert: unable to write the journal; HELP! sleeping...\n");
+    logflush();
+    sleep(10);
+  }
+  for (k = 0; k < ncommitting; ++k) {
+    struct msg *m = committinglist[k];
+    m->committing = 1;
+    clean_send('C', m, m->id, (unsigned long)m->msglen);
+  }
+  ncommitting = 0;
+  for (k = 0; k < nremove; ++k) clean_send('R', removelist[k], removelist[k]->id, 0);
+  nremove = 0;
 }
 
 static void finish_do(void)
@@ -1269,7 +1295,7 @@ static void clean_answer(char a)
         while (!prioq_insert(&retryfinish, recent + SLEEP_SYSFAIL, m)) nomem();
         return;
       }
-      journal_simple('E', m->id);
+      /* its E record went out before the R (finish_one) */
       msg_unlink(m);
       msg_free(m);
       return;
@@ -1294,6 +1320,8 @@ static void clean_read(void)
 
 /* Results of deliveries that finished while no qmail-send was there to
  * hear them (lib/spawn.h). */
+static time_t startedat;
+
 static void orphans_apply(int wait)
 {
   DIR *d = opendir("orphans");
@@ -1335,6 +1363,13 @@ static void orphans_apply(int wait)
       /* Only recipients still waiting: one being redelivered right now
        * reports for itself. */
       if (!m || idx >= m->nr || (m->r[idx].state != R_PENDING && m->r[idx].state != R_WAIT)) continue;
+      /* Found after start (its spawner outlived the wait there): its
+       * deliveries began before this qmail-send, so a message born since
+       * is a newer one with the same number (a reused file, or a reused
+       * inode), not theirs. Every delivery redone meanwhile started ten
+       * seconds after that at the earliest (the wait), so no message
+       * born in this second can be one. */
+      if (!wait && m->birth >= startedat) continue;
       if (f[2][0] != 'K' && f[2][0] != 'D') continue;
       /* A waiter stays in its destination's queue; dest_wake skips it. */
       if (m->r[idx].state == R_WAIT) { --m->waiting; ++m->pending[m->r[idx].chan]; }
@@ -1507,7 +1542,7 @@ int main(void)
     fd_nonblock(fdtospawn[c]);
   }
   fd_nonblock(FDTOCLEAN);
-  recent = time(0);
+  recent = startedat = time(0);
 
   /* What the journal says, corrected by what is on disk. */
   if (journal_open(&journal, "state/journal") == -1) die_start("unable to open state/journal");
@@ -1550,6 +1585,7 @@ int main(void)
     if (!flagexitasap) {
       if (todolen) todo_do();
       finish_do();
+      journal_and_clean();
       if (flagwake && used[1] < concurrency[1]) { flagwake = 0; destlimit_each(&destlim, dest_wake_each, 0); }
       for (c = 0; c < CHANNELS; ++c) pass_do(c);
       if (recent >= nexttodoscan) todo_scan();

@@ -20,6 +20,7 @@
 #include "ids.h"
 #include "lock.h"
 #include "qfile.h"
+#include "qpool.h"
 #include "scan.h"
 #include "sig.h"
 #include "stralloc.h"
@@ -210,8 +211,17 @@ static void command_do(void)
     return;
   }
   fdmess = open(fn.s, O_RDONLY | O_CLOEXEC);
+  if (fdmess == -1) { stralloc_free(&fn); result_now(delnum, id, idx, "Zqmail-spawn unable to open message. (#4.3.0)\n"); return; }
+  /* The shared lock goes with the descriptor to the delivery and its
+   * children: while any of them reads, the file is not reused for another
+   * message (lib/qpool.h). */
+  if (!qpool_hold(fdmess, fn.s, id)) {
+    stralloc_free(&fn);
+    close(fdmess);
+    result_now(delnum, id, idx, "Zqmail-spawn unable to lock message. (#4.3.0)\n");
+    return;
+  }
   stralloc_free(&fn);
-  if (fdmess == -1) { result_now(delnum, id, idx, "Zqmail-spawn unable to open message. (#4.3.0)\n"); return; }
   if (fstat(fdmess, &st) == -1) {
     close(fdmess);
     result_now(delnum, id, idx, "Zqmail-spawn unable to fstat message. (#4.3.0)\n");

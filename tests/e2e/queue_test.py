@@ -40,6 +40,27 @@ def run(message, envelope, **kw):
     return quail.qmail_queue(message, envelope, env=ENV, **kw)
 
 
+POOL = os.path.join(ROOT, "queue", "pool")
+
+
+def empty_pool():
+    """The tests of the new-file paths need qmail-queue not to find a pool
+    file (pool files are spare: removing them while nothing runs is safe)."""
+    for f in os.listdir(POOL):
+        os.unlink(os.path.join(POOL, f))
+
+
+def fill_pool(n, size=100000):
+    """n spare files in the pool, each full of an old message's bytes."""
+    inos = []
+    for i in range(n):
+        p = os.path.join(POOL, str(i))
+        with open(p, "wb") as f:
+            f.write(b"OLD MESSAGE %d " % i * (size // 16))
+        inos.append(os.stat(p).st_ino)
+    return inos
+
+
 def test_normal():
     quail.clear_queue()
     msg = b"From: a@example.com\nSubject: hi\n\nhello\n"
@@ -160,6 +181,7 @@ def test_trigger():
 
 def test_missing_dirs():
     q = os.path.join(ROOT, "queue")
+    empty_pool()  # the cases are about the new-file path
     # a copy of the program outside ROOT, so ROOT itself can be moved away
     tmp = tempfile.mkdtemp()
     prog = os.path.join(tmp, "qmail-queue")
@@ -184,6 +206,16 @@ def test_missing_dirs():
                 os.rename(path + ".away", path)
             check_eq(rc, want, name + ": exit %d" % want)
             check_eq(leftovers(), [], name + ": nothing left behind")
+        # Without queue/pool (an older install): a new file, as before.
+        quail.clear_queue()
+        pool = os.path.join(q, "pool")
+        os.rename(pool, pool + ".away")
+        try:
+            rc = quail.qmail_queue(b"Subject: x\n\nx\n", b"Fa\0Tb\0\0", prog=prog, env=ENV)
+        finally:
+            os.rename(pool + ".away", pool)
+        check(rc == 0 and len(todo()) == 1, "queue/pool is missing: queued in a new file")
+        quail.clear_queue()
     finally:
         shutil.rmtree(tmp)
 
@@ -199,6 +231,7 @@ def strace_run(args, message=b"Subject: x\n\nx\n", envelope=b"Fa\0Tb\0\0"):
 
 def test_faults():
     """Disk full and I/O errors, injected with strace at each step."""
+    empty_pool()
     cases = [
         ("write:error=ENOSPC:when=1", 53, "write fails with ENOSPC"),
         ("write:error=EDQUOT:when=1", 53, "write fails with EDQUOT"),
@@ -231,6 +264,7 @@ def test_fallbacks():
     # The O_TMPFILE open is singled out by its path (-P): in the sanitized
     # build the dynamic loader opens files first.
     pidpath = ["-P", "pid"]  # strace matches the raw argument qmail-queue passes
+    empty_pool()
     cases = [
         ([], "linkat:error=ENOENT:when=1", "AT_EMPTY_PATH refused (an old kernel): through /proc/self/fd"),
         ([], "linkat:error=ENOENT:when=1..2", "neither AT_EMPTY_PATH nor /proc: copied into a named file"),
@@ -271,6 +305,7 @@ def test_syscall_order():
     """Data and inode reach the disk before the name; the name's directory
     is synced after it. This is the order a crash needs."""
     quail.clear_queue()
+    empty_pool()
     log = tempfile.NamedTemporaryFile(delete=False)
     log.close()
     try:
@@ -353,10 +388,88 @@ def test_tmpfs_full():
         os.rename(saved, q)
 
 
-def test_durability(n=200):
-    """Kill qmail-queue with SIGKILL at random moments: every message whose
-    qmail-queue exited 0 is in todo/ whole, and nothing partial ever is."""
+def test_pool():
+    """A file from queue/pool/ (lib/qpool.h): reused in place of a new one,
+    cut to the new message, fsynced before it is renamed into todo/, whose
+    directory is fsynced after; a failure or a kill leaves it in the pool
+    and nothing in todo/."""
     quail.clear_queue()
+    empty_pool()
+    inos = fill_pool(1)
+    log = tempfile.NamedTemporaryFile(delete=False)
+    log.close()
+    msg = b"Subject: reused\n\nnew\n"
+    try:
+        p = strace_run(["-o", log.name, "-e", "trace=openat,open,fsync,fdatasync,ftruncate,linkat,link,rename,renameat,renameat2,unlink,flock"],
+                       message=msg)
+        calls = [re.sub(r"^\d+ +", "", l) for l in open(log.name).read().splitlines()]
+    finally:
+        os.unlink(log.name)
+    check_eq(p.returncode, 0, "pool: qmail-queue exits 0")
+    files = todo()
+    if check_eq(len(files), 1, "pool: one file in todo/"):
+        st = os.stat(files[0])
+        data = open(files[0], "rb").read()
+        check_eq(st.st_ino, inos[0], "pool: the pooled file was reused")
+        check_eq(os.path.basename(files[0]), str(st.st_ino), "pool: named by its inode")
+        message, records, _ = quail.parse_queue_file(data)
+        check(message.endswith(msg) and records[2:] == [b"Fa", b"Tb"] and b"OLD MESSAGE" not in data,
+              "pool: the file holds the new message only, cut to its length", repr(data[-120:]))
+    check_eq(os.listdir(POOL), [], "pool: taken out of the pool")
+    opened = [i for i, c in enumerate(calls) if '"pool/' in c and c.startswith("openat(") and re.search(r"= \d+$", c)]
+    fd = calls[opened[0]].rsplit("= ", 1)[1] if opened else "?"
+    lock = [i for i, c in enumerate(calls) if c.startswith("flock(%s, LOCK_EX|LOCK_NB)" % fd) and c.endswith("= 0")]
+    cut = [i for i, c in enumerate(calls) if c.startswith("ftruncate(%s," % fd)]
+    sync = [i for i, c in enumerate(calls) if c.startswith("fsync(%s)" % fd)]
+    ren = [i for i, c in enumerate(calls) if c.startswith(("rename(", "renameat")) and '"pool/' in c and '"todo/' in c]
+    dirs = [i for i, c in enumerate(calls) if re.match(r'openat\(AT_FDCWD, "todo/\d+", O_RDONLY\|O_DIRECTORY', c)]
+    check(opened and lock and cut and sync and ren and opened[0] < lock[0] < cut[0] < sync[0] < ren[0],
+          "pool: locked, cut, fsynced, then renamed into todo/", "\n".join(calls[-30:]))
+    if dirs and ren:
+        dfd = calls[dirs[0]].rsplit("= ", 1)[1]
+        check(dirs[0] > ren[0] and any(c.startswith("fsync(%s)" % dfd) for c in calls[dirs[0]:]),
+              "pool: the todo/N directory is fsynced after the rename")
+    else:
+        check(False, "pool: the todo/N directory is fsynced after the rename", "\n".join(calls[-30:]))
+    creations = [c for c in calls if c.startswith("openat(") and ("O_CREAT" in c or "O_TMPFILE" in c)]
+    check_eq(creations, [], "pool: no file created")
+    # Failures on the pool path: exit code as for a new file; the file stays
+    # in the pool, nothing in todo/ or pid/.
+    for inject, want, name in (("fsync:error=EIO", 53, "fsync fails"), ("ftruncate:error=EIO", 53, "the cut fails"),
+                               ("write:error=ENOSPC:when=1", 53, "a write fails"),
+                               ("rename:error=EIO", 66, "the rename into todo/ fails")):
+        quail.clear_queue()
+        empty_pool()
+        inos = fill_pool(1)
+        p = strace_run(["-o", os.devnull, "-e", "inject=" + inject])
+        check_eq(p.returncode, want, "pool: %s: exit %d" % (name, want))
+        check_eq(leftovers(), [], "pool: %s: nothing in todo/ or pid/" % name)
+        check_eq([os.stat(os.path.join(POOL, f)).st_ino for f in os.listdir(POOL)], inos,
+                 "pool: %s: the file is still in the pool" % name)
+    # Two files locked by others (as by qmail-queues at work): skipped.
+    import fcntl
+    quail.clear_queue()
+    empty_pool()
+    inos = fill_pool(3)
+    held = [open(os.path.join(POOL, str(i)), "rb") for i in (0, 1)]
+    for h in held:
+        fcntl.flock(h.fileno(), fcntl.LOCK_EX)
+    rc = run(b"Subject: x\n\nx\n", b"Fa\0Tb\0\0")
+    files = todo()
+    check(rc == 0 and len(files) == 1 and os.stat(files[0]).st_ino == inos[2],
+          "pool: files another qmail-queue holds are skipped", str(files))
+    for h in held:
+        h.close()
+    quail.clear_queue()
+    empty_pool()
+
+
+def test_durability(n=200, pool=False):
+    """Kill qmail-queue with SIGKILL at random moments: every message whose
+    qmail-queue exited 0 is in todo/ whole, and nothing partial ever is.
+    With pool, every run finds pool files full of old bytes to reuse."""
+    quail.clear_queue()
+    empty_pool()
     rnd = random.Random(1234)
     sent = {}
 
@@ -384,6 +497,8 @@ def test_durability(n=200):
         sent[i] = (body, rc)
 
     # How long a whole run takes here, so that kills spread over all of it.
+    if pool:
+        fill_pool(n + 10, size=70000)
     t = []
     for i in range(5):
         t0 = time.time()
@@ -392,6 +507,9 @@ def test_durability(n=200):
     full = sorted(t)[2]
     quail.clear_queue()
     sent.clear()
+    if pool:
+        empty_pool()
+        fill_pool(n, size=70000)
     for i in range(n):
         one(i, rnd.uniform(0, full * 1.2))
 
@@ -417,11 +535,15 @@ def test_durability(n=200):
         if rest != body or records[2] != b"Fa%d@example.com" % i or len(records) != 5:
             bad.append("%s: message %d differs from what was sent" % (path, i))
         found[i] = path
-    check_eq(bad, [], "every file in todo/ is a complete, intact message")
+    pre = "with pool files: " if pool else ""
+    check_eq(bad, [], pre + "every file in todo/ is a complete, intact message")
     missing = [i for i in ok if i not in found]
-    check_eq(missing, [], "every message whose qmail-queue exited 0 is in todo/")
-    check_eq(quail.queue_files(ROOT, "pid"), [], "killed runs leave nothing in pid/")
+    check_eq(missing, [], pre + "every message whose qmail-queue exited 0 is in todo/")
+    check_eq(quail.queue_files(ROOT, "pid"), [], pre + "killed runs leave nothing in pid/")
+    if pool:
+        check_eq(len(os.listdir(POOL)) + len(todo()), n, "with pool files: no pool file lost or duplicated")
     quail.clear_queue()
+    empty_pool()
 
 
 test_normal()
@@ -436,5 +558,7 @@ test_fallbacks()
 test_syscall_order()
 test_alarm()
 test_tmpfs_full()
+test_pool()
 test_durability()
+test_durability(pool=True)
 quail.done()

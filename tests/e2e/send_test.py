@@ -631,6 +631,85 @@ def test_cleanup_at_start():
         s.cleanup()
 
 
+def pool_files():
+    d = os.path.join(ROOT, "queue", "pool")
+    return {os.stat(os.path.join(d, f)).st_ino: f for f in os.listdir(d)}
+
+
+def test_pool():
+    """Finished queue files go to queue/pool/ and qmail-queue reuses them
+    (lib/qpool.h): no inode is created or freed per message. A reused file
+    holds exactly the new message; a file someone still reads is deleted,
+    not reused; the pool stays bounded."""
+    s = new_system()
+    try:
+        pooldir = os.path.join(ROOT, "queue", "pool")
+        for f in os.listdir(pooldir):  # spare files only: nothing runs now
+            os.unlink(os.path.join(pooldir, f))
+        big = msg("big", body=b"x" * 60000 + b"\n")
+        s.inject(big, "alice@test.example", ["bob@test.example"])
+        todo = quail.queue_files(ROOT, "todo")
+        big_ino = os.stat(todo[0]).st_ino if todo else None
+        s.start()
+        check(s.wait_messages("bob", 1), "pool: first message delivered")
+        check(wait_for(s.queue_empty, 30), "pool: queue empty after delivery")
+        pooled = pool_files()
+        check(list(pooled) == [big_ino], "pool: the finished file, and only it, is in the pool", str(pooled))
+        # Reuse: the next message takes a pooled file (its number is a pooled
+        # inode) and is exactly itself, nothing of the bigger one after it.
+        s.stop()
+        s.proc = None
+        small = msg("small")
+        rc = s.inject(small, "alice@test.example", ["bob@test.example"])
+        todo = quail.queue_files(ROOT, "todo")
+        check(rc == 0 and len(todo) == 1, "pool: a message queued while qmail-send is down", str(todo))
+        ino = os.stat(todo[0]).st_ino if todo else None
+        check(ino in pooled and int(os.path.basename(todo[0])) == ino,
+              "pool: qmail-queue reused a pooled file, named by its inode", "%r %r" % (ino, pooled))
+        data = open(todo[0], "rb").read() if todo else b""
+        m, records, _ = quail.parse_queue_file(data)
+        check(m.endswith(small) and b"xxxx" not in data and records[2:] == [b"Falice@test.example", b"Tbob@test.example"],
+              "pool: the reused file holds the new message and envelope only", repr(data[-200:]))
+        check(quail.queue_files(ROOT, "pid") == [], "pool: nothing left in pid/")
+        s.start()
+        check(s.wait_messages("bob", 2), "pool: the message in the reused file is delivered")
+        got = s.messages("bob")
+        check(any(b"Subject: small" in x and b"xxxx" not in x for x in got), "pool: delivered exactly")
+        # A reader holding the file: it is deleted, not pooled.
+        check(wait_for(s.queue_empty, 30), "pool: queue empty again")
+        flag = os.path.join(s.top, "release")
+        s.dotqmail("bob", "", "|while [ ! -f %s ]; do sleep 0.1; done\n./Maildir/\n" % flag)
+        s.inject(msg("held"), "alice@test.example", ["bob@test.example"])
+        check(wait_for(lambda: quail.queue_files(ROOT, "mess"), 30), "pool: a message is in mess/")
+        mess = quail.queue_files(ROOT, "mess")
+        held_ino = os.stat(mess[0]).st_ino
+        import fcntl
+        reader = open(mess[0], "rb")
+        fcntl.flock(reader.fileno(), fcntl.LOCK_SH)
+        open(flag, "w").close()
+        check(s.wait_messages("bob", 3), "pool: held message delivered")
+        check(wait_for(s.queue_empty, 30), "pool: and removed")
+        check(held_ino not in pool_files(), "pool: a file someone reads is not pooled")
+        check_eq(os.fstat(reader.fileno()).st_nlink, 0, "pool: a file someone reads is deleted")
+        reader.seek(0)
+        check(b"Subject: held" in reader.read(), "pool: the reader still reads its own message")
+        reader.close()
+        # Bounded: a burst larger than the pool leaves at most QPOOL_SLOTS files.
+        s.dotqmail("bob", "", "./Maildir/\n")
+        envl = b"Falice@test.example\0Tbob@test.example\0\0"
+        for i in range(600):
+            quail.qmail_queue(msg("burst %d" % i), envl, env=s.plainenv())
+        check(s.wait_messages("bob", 603, 180), "pool: burst of 600 delivered")
+        check(wait_for(s.queue_empty, 60), "pool: burst removed")
+        check(len(pool_files()) <= 512, "pool: at most 512 files kept", str(len(pool_files())))
+        check(len(set(int(l.split()[2]) for l in log_lines(s, r"^new msg ")) & set(pooled)) >= 1,
+              "pool: message numbers were reused")
+    finally:
+        s.stop()
+        s.cleanup()
+
+
+
 def test_burst():
     """Upgrade 1: new messages are read in batches between deliveries, so
     deliveries start long before a burst is preprocessed."""
@@ -667,6 +746,7 @@ test_retry_and_lifetime()
 test_timeout()
 test_verp_and_remote()
 test_cleanup_at_start()
+test_pool()
 test_concurrency()
 test_domain_concurrency()
 test_burst()

@@ -1,0 +1,80 @@
+#define _GNU_SOURCE /* renameat2 */
+#include "qpool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fmt.h"
+
+/* "pool/<slot>" */
+static void slotname(char *buf, unsigned long slot)
+{
+  size_t n = fmt_str(buf, QPOOL_DIR "/");
+  buf[n + fmt_ulong(buf + n, slot)] = 0;
+}
+
+int qpool_put(const char *path, unsigned long *next)
+{
+  char to[sizeof QPOOL_DIR + FMT_ULONG + 1];
+  int fd, tries, ok = 0;
+  struct stat st;
+
+  fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd == -1) return 0;
+  /* Someone still reads it (a delivery left over from before a restart,
+   * say): it must not become another message under their eyes. */
+  if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || flock(fd, LOCK_EX | LOCK_NB) == -1) {
+    close(fd);
+    return 0;
+  }
+  /* A few slots from the rotating start: a pool that full has enough. */
+  for (tries = 0; tries < 8; ++tries) {
+    slotname(to, (*next)++ % QPOOL_SLOTS);
+    if (renameat2(AT_FDCWD, path, AT_FDCWD, to, RENAME_NOREPLACE) == 0) { ok = 1; break; }
+    if (errno != EEXIST) break; /* ENOENT (no pool), EINVAL/ENOSYS (no NOREPLACE here) */
+  }
+  close(fd); /* drops the lock: the file is out of mess/ now */
+  return ok;
+}
+
+int qpool_take(stralloc *path)
+{
+  DIR *d = opendir(QPOOL_DIR);
+  struct dirent *e;
+  int fd = -1;
+  if (!d) return -1;
+  while ((e = readdir(d))) {
+    struct stat a, b;
+    if (e->d_name[0] == '.') continue;
+    path->len = 0;
+    if (!stralloc_cats(path, QPOOL_DIR "/") || !stralloc_cats(path, e->d_name) || !stralloc_0(path)) break;
+    fd = open(path->s, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd == -1) continue; /* taken meanwhile */
+    /* Another qmail-queue may have opened it too: the lock decides; and
+     * the winner may have moved it on already: the name must still be
+     * this file's. Only regular files of the queue user are queue files. */
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 && stat(path->s, &b) == 0
+        && a.st_ino == b.st_ino && a.st_dev == b.st_dev && S_ISREG(a.st_mode) && a.st_uid == geteuid()
+        && a.st_nlink == 1)
+      break;
+    close(fd);
+    fd = -1;
+  }
+  closedir(d);
+  return fd;
+}
+
+int qpool_hold(int fd, const char *path, unsigned long id)
+{
+  struct stat a, b;
+  if (flock(fd, LOCK_SH | LOCK_NB) == -1) return 0;
+  if (fstat(fd, &a) == -1 || stat(path, &b) == -1) return 0;
+  if (a.st_ino != b.st_ino || a.st_dev != b.st_dev || (unsigned long)a.st_ino != id) return 0;
+  return 1;
+}

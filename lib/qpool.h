@@ -1,0 +1,52 @@
+#ifndef QPOOL_H
+#define QPOOL_H
+
+#include "stralloc.h"
+
+/* queue/pool/: queue files kept for reuse (INTERNALS.md, "The pool").
+ *
+ * Creating a file and deleting another costs far more than rewriting one
+ * on ext4 without a journal, which skips recently freed inodes when it
+ * allocates: a queue that creates and deletes one file per message is
+ * capped near 1,000 messages a second on the reference machine, where
+ * rewriting kept files is not. So qmail-clean moves a finished message's
+ * file into the pool instead of deleting it, and qmail-queue takes a file
+ * from there before it creates one. The message number stays the inode
+ * number: a reused file keeps its inode, and qmail-send already tells a
+ * message from a later one with the same number (birth, pid, size).
+ *
+ * A file is pooled only when nobody reads it: every reader of mess/ takes
+ * a shared flock(2) on its descriptor (qpool_hold), which its children
+ * inherit with the descriptor; qmail-clean pools a file only if it can
+ * take the exclusive lock at once, and deletes it otherwise. The pool has
+ * QPOOL_SLOTS names (0 .. QPOOL_SLOTS-1), so it never grows past that
+ * however big the queue was: past it, files are deleted as before.
+ *
+ * Paths are relative to the queue directory. */
+
+#define QPOOL_DIR "pool"
+#define QPOOL_SLOTS 512
+
+/* qmail-clean: moves the finished queue file at path into the pool. 1 if
+ * it did; 0 if it did not (a reader holds it, the pool is full, or the
+ * filesystem cannot rename without replacing): the caller deletes it.
+ * *next is the caller's rotating slot number. */
+int qpool_put(const char *path, unsigned long *next);
+
+/* qmail-queue: takes a pooled file, which stays where it is, in the pool,
+ * under an exclusive flock(2) until the caller renames it into todo/ and
+ * exits: another qmail-queue skips a locked file, and one that dies
+ * half-way leaves just a pool file with garbage in it, nothing to clean
+ * up. Its name goes into path. The open descriptor (O_WRONLY, offset 0,
+ * its old content still there: the caller overwrites it and cuts it to
+ * the new length before its fsync), or -1 when the pool is empty or
+ * unusable: the caller creates a file as before. */
+int qpool_take(stralloc *path);
+
+/* A reader of mess/: takes the shared lock on fd, opened from path for
+ * message number id. 1, or 0 if the file is being pooled right now, was
+ * moved away meanwhile (path no longer names it), or is not the file of
+ * message id (its inode is not id). */
+int qpool_hold(int fd, const char *path, unsigned long id);
+
+#endif
