@@ -27,6 +27,7 @@
 #include "stralloc.h"
 #include "strerr.h"
 #include "vcrypt.h"
+#include "rmtree.h"
 #include "vdomain.h"
 #include "vpasswd.h"
 
@@ -87,7 +88,7 @@ static void undo(void)
   }
   if (made_dir) {
     made_dir = 0;
-    if (vdomain_rmtree(domaindir.s) == -1) warn_sys("unable to remove ", domaindir.s);
+    if (rmtree_at(AT_FDCWD, domaindir.s) == -1) warn_sys("unable to remove ", domaindir.s);
   }
 }
 

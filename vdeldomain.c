@@ -10,6 +10,7 @@
  * outside the domain's own directory is touched. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "sgetopt.h"
 #include "stralloc.h"
 #include "strerr.h"
+#include "rmtree.h"
 #include "vdomain.h"
 
 #define FATAL "vdeldomain: fatal: "
@@ -134,7 +136,7 @@ int main(int argc, char **argv)
     } else if (!S_ISDIR(st.st_mode))
       strerr_warn(WARNING, "not removing ", dir.s, ": not a directory");
     else {
-      if (vdomain_rmtree(dir.s) == -1) die_sys("unable to remove ", dir.s);
+      if (rmtree_at(AT_FDCWD, dir.s) == -1) die_sys("unable to remove ", dir.s);
       if (flagverbose) strerr_warn("vdeldomain: removed ", dir.s);
     }
   }

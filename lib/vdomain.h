@@ -110,9 +110,4 @@ int vdomain_list(const char *qmailhome, stralloc *names);
  * found it: the caller warns the administrator. */
 int vdomain_reload(const char *qmailhome, stralloc *how);
 
-/* Removes path and everything under it (rm -rf), never following a
- * symbolic link (ezmlm's .qmail links are removed, not their targets).
- * A missing path is not an error. 0 or -1 with errno. */
-int vdomain_rmtree(const char *path);
-
 #endif

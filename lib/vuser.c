@@ -1,6 +1,5 @@
 #include "vuser.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "maildirquota.h"
+#include "rmtree.h"
 
 int vuser_inside(const char *domaindir, const char *dir, stralloc *rel)
 {
@@ -32,61 +32,11 @@ int vuser_inside(const char *domaindir, const char *dir, stralloc *rel)
   return 1;
 }
 
-#define MAXDEPTH 32
-
-/* Empties the directory fd, recursively. 0 or -1 (errno). */
-static int empty_dir(int fd, int depth)
-{
-  int again = 1;
-  if (depth > MAXDEPTH) { errno = ELOOP; return -1; }
-  /* Removing entries while reading a directory may make readdir skip
-   * some; passes repeat until one finds nothing. */
-  while (again) {
-    struct dirent *de;
-    DIR *d;
-    int dfd = dup(fd), e = 0;
-    if (dfd == -1) return -1;
-    d = fdopendir(dfd);
-    if (!d) { e = errno; close(dfd); errno = e; return -1; }
-    rewinddir(d);
-    again = 0;
-    for (;;) {
-      struct stat st;
-      errno = 0;
-      de = readdir(d);
-      if (!de) { e = errno; break; }
-      if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-      if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-        if (errno == ENOENT) continue;
-        e = errno;
-        break;
-      }
-      if (S_ISDIR(st.st_mode)) {
-        int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub == -1) {
-          if (errno == ENOENT) continue;
-          e = errno;
-          break;
-        }
-        if (empty_dir(sub, depth + 1) == -1) { e = errno; close(sub); break; }
-        close(sub);
-        if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == -1 && errno != ENOENT) { e = errno; break; }
-      } else if (unlinkat(fd, de->d_name, 0) == -1 && errno != ENOENT) {
-        e = errno;
-        break;
-      }
-      again = 1;
-    }
-    closedir(d);
-    if (e) { errno = e; return -1; }
-  }
-  return 0;
-}
-
 int vuser_rmtree(const char *domaindir, const char *rel)
 {
   stralloc comp = STRALLOC_ZERO;
   const char *p = rel, *slash;
+  struct stat st;
   int fd, sub, e, r = -1;
 
   fd = open(domaindir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -106,21 +56,12 @@ int vuser_rmtree(const char *domaindir, const char *rel)
     fd = sub;
     p = slash + 1;
   }
-  sub = openat(fd, comp.s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (sub == -1) {
-    if (errno == ENOENT) { r = 1; goto done; }
-    /* a symlink or a file where the directory should be: remove the
-     * name only */
-    if (errno == ELOOP || errno == ENOTDIR) {
-      if (unlinkat(fd, comp.s, 0) == -1) goto done;
-      r = 0;
-    }
+  if (fstatat(fd, comp.s, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+    if (errno == ENOENT) r = 1;
     goto done;
   }
-  e = empty_dir(sub, 0);
-  close(sub);
-  if (e == -1) goto done;
-  if (unlinkat(fd, comp.s, AT_REMOVEDIR) == -1) goto done;
+  /* a symlink or a file where the directory should be: the name only */
+  if (rmtree_at(fd, comp.s) == -1) goto done;
   r = 0;
 done:
   e = errno;

@@ -14,6 +14,7 @@
 #include "check.h"
 #include "stralloc.h"
 #include "tmpdir.h"
+#include "rmtree.h"
 #include "vdomain.h"
 
 #define N(a) (sizeof (a) / sizeof (a)[0])
@@ -371,10 +372,10 @@ static void test_rmtree(void)
     snprintf(target, sizeof target, "%s", tmpdir_path("keep/file"));
     check(symlink(target, tmpdir_path("tree/filelink")) == 0, "rmtree: file symlink made");
   }
-  check_long(vdomain_rmtree(tmpdir_path("tree")), 0, "rmtree");
+  check_long(rmtree_at(AT_FDCWD, tmpdir_path("tree")), 0, "rmtree");
   check(access(tmpdir_path("tree"), F_OK) == -1, "rmtree: tree gone");
   check(access(tmpdir_path("keep/file"), F_OK) == 0, "rmtree: symlink target kept");
-  check_long(vdomain_rmtree(tmpdir_path("tree")), 0, "rmtree of a missing path");
+  check_long(rmtree_at(AT_FDCWD, tmpdir_path("tree")), 0, "rmtree of a missing path");
 }
 
 int main(void)
