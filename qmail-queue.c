@@ -274,6 +274,11 @@ int main(void)
   if (reused) {
     /* The name is new to todo/ (numbers are unique among live files). */
     if (rename(poolfn.s, todofn.s) == -1) die(QQ_TODO);
+    /* Out of the pool, so no other qmail-queue can take it now (one that
+     * opened it before finds the pool name gone); and a delivery may
+     * start the moment qmail-send sees it, before the directory sync
+     * below: it must find the file unlocked (lib/qpool.h). */
+    qpool_release(fd);
     if (commit_dirof(todofn.s) == -1) die(QQ_TODO);
   } else if (named) {
     if (link(pidfn.s, todofn.s) == -1) die(QQ_TODO);

@@ -70,6 +70,11 @@ int qpool_take(stralloc *path)
   return fd;
 }
 
+void qpool_release(int fd)
+{
+  flock(fd, LOCK_UN);
+}
+
 int qpool_hold(int fd, const char *path, unsigned long id)
 {
   struct stat a, b;

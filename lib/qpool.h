@@ -34,14 +34,17 @@
 int qpool_put(const char *path, unsigned long *next);
 
 /* qmail-queue: takes a pooled file, which stays where it is, in the pool,
- * under an exclusive flock(2) until the caller renames it into todo/ and
- * exits: another qmail-queue skips a locked file, and one that dies
+ * under an exclusive flock(2) until the caller has renamed it into todo/
+ * (qpool_release): another qmail-queue skips a locked file, and one that dies
  * half-way leaves just a pool file with garbage in it, nothing to clean
  * up. Its name goes into path. The open descriptor (O_WRONLY, offset 0,
  * its old content still there: the caller overwrites it and cuts it to
  * the new length before its fsync), or -1 when the pool is empty or
  * unusable: the caller creates a file as before. */
 int qpool_take(stralloc *path);
+
+/* qmail-queue: drops the lock once the file is renamed out of the pool. */
+void qpool_release(int fd);
 
 /* A reader of mess/: takes the shared lock on fd, opened from path for
  * message number id. 1, or 0 if the file is being pooled right now, was

@@ -423,8 +423,12 @@ def test_pool():
     sync = [i for i, c in enumerate(calls) if c.startswith("fsync(%s)" % fd)]
     ren = [i for i, c in enumerate(calls) if c.startswith(("rename(", "renameat")) and '"pool/' in c and '"todo/' in c]
     dirs = [i for i, c in enumerate(calls) if re.match(r'openat\(AT_FDCWD, "todo/\d+", O_RDONLY\|O_DIRECTORY', c)]
+    unlock = [i for i, c in enumerate(calls) if c.startswith("flock(%s, LOCK_UN)" % fd)]
     check(opened and lock and cut and sync and ren and opened[0] < lock[0] < cut[0] < sync[0] < ren[0],
           "pool: locked, cut, fsynced, then renamed into todo/", "\n".join(calls[-30:]))
+    check(ren and unlock and dirs and ren[0] < unlock[0] < dirs[0],
+          "pool: unlocked once in todo/, before the directory sync (a delivery may start then)",
+          "\n".join(calls[-30:]))
     if dirs and ren:
         dfd = calls[dirs[0]].rsplit("= ", 1)[1]
         check(dirs[0] > ren[0] and any(c.startswith("fsync(%s)" % dfd) for c in calls[dirs[0]:]),

@@ -702,6 +702,9 @@ def test_pool():
         check(s.wait_messages("bob", 603, 180), "pool: burst of 600 delivered")
         check(wait_for(s.queue_empty, 60), "pool: burst removed")
         check(len(pool_files()) <= 512, "pool: at most 512 files kept", str(len(pool_files())))
+        # qmail-queue unlocks a reused file once it is in todo/: a delivery
+        # starting at once must not find it locked (and be deferred).
+        check_eq(log_lines(s, r"unable_to_lock_message"), [], "pool: no delivery found its message locked")
         check(len(set(int(l.split()[2]) for l in log_lines(s, r"^new msg ")) & set(pooled)) >= 1,
               "pool: message numbers were reused")
     finally:
