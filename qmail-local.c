@@ -13,11 +13,9 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,45 +184,16 @@ static void buildenv(void)
  * from the start, the environment of qmail-command(8). */
 static void mailprogram(const char *prog)
 {
-  posix_spawnattr_t attr;
-  sigset_t set;
-  char *argv[4];
-  pid_t pid;
-  int r, wstat;
-
-  if (lseek(0, 0, SEEK_SET) == -1) temp_rewind();
   buildenv();
-  argv[0] = (char *)"/bin/sh";
-  argv[1] = (char *)"-c";
-  argv[2] = (char *)prog;
-  argv[3] = 0;
-  r = posix_spawnattr_init(&attr);
-  if (r) { errno = r; temp_fork(); }
-  /* SIGPIPE is ignored here, but not in the program. */
-  sigemptyset(&set);
-  sigaddset(&set, SIGPIPE);
-  sigaddset(&set, SIGALRM);
-  posix_spawnattr_setsigdefault(&attr, &set);
-  sigemptyset(&set);
-  posix_spawnattr_setsigmask(&attr, &set);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  r = posix_spawn(&pid, argv[0], 0, &attr, argv, env.v);
-  posix_spawnattr_destroy(&attr);
-  if (r) {
-    errno = r;
-    if (r == EAGAIN || r == ENOMEM) temp_fork();
-    strerr_die(111, "Unable to run /bin/sh: ", error_str(r), ". (#4.3.0)");
-  }
-  while (waitpid(pid, &wstat, 0) == -1)
-    if (errno != EINTR) strerr_die(111, "Unable to wait for child: ", error_str(errno), ". (#4.3.0)");
-  if (!WIFEXITED(wstat)) temp_childcrashed();
-  switch (WEXITSTATUS(wstat)) {
-    case 0: break;
-    case 99: flag99 = 1; break;
-    /* The program has said why on our descriptors 1 and 2. */
-    case 100:
-    case 64: case 65: case 70: case 76: case 77: case 78: case 112: _exit(100);
-    default: _exit(111);
+  switch (delivery_program(prog, env.v)) {
+    case DELIVERY_PROG_OK: break;
+    case DELIVERY_PROG_STOP: flag99 = 1; break;
+    case DELIVERY_PROG_PERM: _exit(100);
+    case DELIVERY_PROG_TEMP: _exit(111);
+    case DELIVERY_PROG_CRASHED: temp_childcrashed();
+    case DELIVERY_PROG_EREWIND: temp_rewind();
+    case DELIVERY_PROG_EFORK: temp_fork();
+    case DELIVERY_PROG_ENOSH: strerr_die(111, "Unable to run /bin/sh: ", error_str(errno), ". (#4.3.0)");
   }
 }
 

@@ -1,7 +1,11 @@
 #include "delivery.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <spawn.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "quote.h"
@@ -104,4 +108,46 @@ int delivery_env(envbuild *e, const struct delivery *d)
   }
   if (d->deflt) return envbuild_set(e, "DEFAULT", d->deflt);
   return envbuild_unset(e, "DEFAULT");
+}
+
+enum delivery_prog delivery_program(const char *prog, char *const *envp)
+{
+  posix_spawnattr_t attr;
+  sigset_t set;
+  char *argv[4];
+  pid_t pid;
+  int r, wstat;
+
+  if (lseek(0, 0, SEEK_SET) == -1) return DELIVERY_PROG_EREWIND;
+  argv[0] = (char *)"/bin/sh";
+  argv[1] = (char *)"-c";
+  argv[2] = (char *)prog;
+  argv[3] = 0;
+  r = posix_spawnattr_init(&attr);
+  if (r) { errno = r; return DELIVERY_PROG_EFORK; }
+  /* SIGPIPE is ignored by the caller, but not in the program. */
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  sigaddset(&set, SIGALRM);
+  posix_spawnattr_setsigdefault(&attr, &set);
+  sigemptyset(&set);
+  posix_spawnattr_setsigmask(&attr, &set);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  r = posix_spawn(&pid, argv[0], 0, &attr, argv, envp);
+  posix_spawnattr_destroy(&attr);
+  if (r) {
+    errno = r;
+    return r == EAGAIN || r == ENOMEM ? DELIVERY_PROG_EFORK : DELIVERY_PROG_ENOSH;
+  }
+  while (waitpid(pid, &wstat, 0) == -1)
+    if (errno != EINTR) return DELIVERY_PROG_EFORK;
+  if (!WIFEXITED(wstat)) return DELIVERY_PROG_CRASHED;
+  switch (WEXITSTATUS(wstat)) {
+    case 0: return DELIVERY_PROG_OK;
+    case 99: return DELIVERY_PROG_STOP;
+    /* The program has said why on our descriptors 1 and 2. */
+    case 100:
+    case 64: case 65: case 70: case 76: case 77: case 78: case 112: return DELIVERY_PROG_PERM;
+    default: return DELIVERY_PROG_TEMP;
+  }
 }
