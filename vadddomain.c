@@ -340,7 +340,8 @@ int main(int argc, char **argv)
   } else if (!stralloc_cats(&line, flagbounce ? "bounce-no-mailbox" : "delete")) die_nomem();
   if (!stralloc_append(&line, '\n')) die_nomem();
   if (!stralloc_copys(&fn, domaindir.s) || !stralloc_cats(&fn, "/.qmail-default") || !stralloc_0(&fn)) die_nomem();
-  if (commit_replace(fn.s, line.s, line.len, 0600) == -1) die_sys("unable to write ", fn.s);
+  /* group-readable, as vpasswd: qmail-smtpd's recipient check reads it */
+  if (commit_replace(fn.s, line.s, line.len, 0640) == -1 || chmod(fn.s, 0640) == -1) die_sys("unable to write ", fn.s);
   if (flagroot && chown(fn.s, (uid_t)uid, (gid_t)gid) == -1) die_sys("unable to chown ", fn.s);
 
   /* 3. postmaster: its Maildir, then its vpasswd line (and vpasswd.cdb) */

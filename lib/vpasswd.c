@@ -247,12 +247,21 @@ struct edit {
   unsigned long *skipped;
 };
 
-/* Opens dir/file for writing from scratch, mode 0600, owned like dir. */
+/* Opens dir/file for writing from scratch, mode 0640, owned like dir.
+ * Group-readable: qmail-smtpd runs with the store's group (vchkpw), so
+ * that its recipient check and SMTP AUTH through vchkpw can read the user
+ * list, while the mailboxes stay the owner's alone (vpasswd(5)). */
 static int create(const char *fn, const struct stat *dirst)
 {
   int fd;
-  do fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600); while (fd == -1 && errno == EINTR);
+  do fd = open(fn, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640); while (fd == -1 && errno == EINTR);
   if (fd == -1) return -1;
+  if (fchmod(fd, 0640) == -1) { /* whatever the umask was */
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
   /* Root (a system install) makes the files the domain owner's, as
    * vpopmail's chown after make_vpasswd_cdb does. */
   if (geteuid() == 0 && fchown(fd, dirst->st_uid, dirst->st_gid) == -1) {

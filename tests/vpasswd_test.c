@@ -195,8 +195,8 @@ static void test_edit(void)
   readfile(tmpdir_path("ex.com/vpasswd"), &sa);
   check_bytes(sa.s, sa.len, "mary:$6$x$y:1:0:Mary:/d/mary:NOQUOTA\n", 37, "vpasswd after add");
   check_str(cdbget(dir, "mary", &sa), "$6$x$y:1:0:Mary:/d/mary:NOQUOTA", "cdb after add");
-  check(stat(tmpdir_path("ex.com/vpasswd"), &st) == 0 && (st.st_mode & 0777) == 0600, "vpasswd mode 0600");
-  check(stat(tmpdir_path("ex.com/vpasswd.cdb"), &st) == 0 && (st.st_mode & 0777) == 0600, "vpasswd.cdb mode 0600");
+  check(stat(tmpdir_path("ex.com/vpasswd"), &st) == 0 && (st.st_mode & 0777) == 0640, "vpasswd mode 0640");
+  check(stat(tmpdir_path("ex.com/vpasswd.cdb"), &st) == 0 && (st.st_mode & 0777) == 0640, "vpasswd.cdb mode 0640");
   check(access(tmpdir_path("ex.com/vpasswd.tmp"), F_OK) == -1, "no vpasswd.tmp left");
   check(access(tmpdir_path("ex.com/vpasswd.cdb.tmp"), F_OK) == -1, "no vpasswd.cdb.tmp left");
   check_long(vpasswd_add(dir, &pw, 0), VPASSWD_EXISTS, "add mary twice");

@@ -47,7 +47,10 @@ if [ $instance = 1 ]; then
 	# need setgroups, which only root may call)
 	tcpids= logas=
 else
-	du=$(role_user daemon) ng=$(role_group nofiles) lu=$(role_user log)
+	# qmail-smtpd runs as qmaild with the virtual-domain store's group
+	# (conf-vpopmail, vchkpw): its recipient check and SMTP AUTH through
+	# vchkpw read the domains' vpasswd files (mode 0640), never a mailbox
+	du=$(role_user daemon) ng=$(sed -n 3p "$conf/conf-vpopmail") lu=$(role_user log)
 	duid=$(getent passwd "$du" | cut -d: -f3) || duid=
 	ngid=$(getent group "$ng" | cut -d: -f3) || ngid=
 	case $du in *[!0-9]*) ;; *) duid=$du ;; esac

@@ -120,7 +120,7 @@ def test_add(s):
              "| %s/bin/vdelivermail '' delete\n" % ROOT, ".qmail-default runs vdelivermail with delete")
     st = os.stat(d)
     check_eq((st.st_uid, st.st_gid, oct(st.st_mode & 0o777)), (uid, gid, oct(0o750)), "domain dir owner and mode")
-    check_eq(oct(os.stat(os.path.join(d, ".qmail-default")).st_mode & 0o777), oct(0o600), ".qmail-default is 0600")
+    check_eq(oct(os.stat(os.path.join(d, ".qmail-default")).st_mode & 0o777), oct(0o640), ".qmail-default is 0640 (the group: qmail-smtpd's recipient check)")
     with open(os.path.join(d, "vpasswd")) as f:
         pw = f.read().split("\n")
     f = pw[0].split(":")

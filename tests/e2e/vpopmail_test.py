@@ -374,17 +374,28 @@ def test_smtp():
     check_eq(code, 553, "RCPT to a domain in no rcpthosts: 553", text)
     if ROOTMODE:
         # As installed, qmail-smtpd runs as qmaild, not as the domain's
-        # owner (vpopmail): the check must work for that user too. The
-        # stand-in here is "daemon".
-        other = vh.TcpServer([os.path.join(BIN, "qmail-smtpd")], T.sys.top, ids=vh.ids_of("daemon"),
+        # owner, with the store's group (tcpserver -g vchkpw, vpasswd(5)):
+        # the check must work for that user. The stand-in here is "daemon",
+        # with the domains' group.
+        daemon_uid = vh.ids_of("daemon")[0]
+        other = vh.TcpServer([os.path.join(BIN, "qmail-smtpd")], T.sys.top, ids=(daemon_uid, OWNER_IDS[1]),
                              name="qmaild").start()
         try:
             code, text = rcpt_reply_port(other.port, "nosuch@" + A)
             check(code == 550 and "5.1.1" in text,
                   "RCPT to an unknown user with qmail-smtpd running as another user than the domain owner "
-                  "(qmaild, as installed): 550 5.1.1", "%r %r" % (code, text))
+                  "(qmaild, as installed, with the store's group): 550 5.1.1", "%r %r" % (code, text))
             code, text = rcpt_reply_port(other.port, "alice@" + A)
             check_eq(code, 250, "and a known user still gets 250", text)
+        finally:
+            other.stop()
+        # Without the group it cannot read the user list: it accepts, as the
+        # issue says it must when it cannot know (delivery decides).
+        other = vh.TcpServer([os.path.join(BIN, "qmail-smtpd")], T.sys.top, ids=vh.ids_of("daemon"),
+                             name="qmaild-nogroup").start()
+        try:
+            code, text = rcpt_reply_port(other.port, "nosuch@" + A)
+            check_eq(code, 250, "without the store's group, qmail-smtpd cannot tell: it accepts", text)
         finally:
             other.stop()
 
