@@ -12,7 +12,9 @@
  *   T <id> NUL <msglen> NUL   cut mess/N/<id> back to msglen (recovery)
  *   R <id> NUL                remove mess/N/<id>: into queue/pool/ for
  *                             qmail-queue to reuse when nobody reads it
- *                             and the pool has room, else deleted
+ *                             (past the pool's slots under an overflow
+ *                             name, deleted when there is nothing else
+ *                             to do), else deleted
  *   P NUL                     remove files in pid/ older than 36 hours
  *                             (left by a qmail-queue that died on a
  *                             filesystem without O_TMPFILE)
@@ -25,7 +27,9 @@
  * that, so nothing moves under its feet while it looks. */
 
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -91,10 +95,50 @@ static char cut(unsigned long id, unsigned long msglen)
 
 static unsigned long poolnext;
 
+/* Overflow names in the pool (lib/qpool.h), to delete when idle: their
+ * text, NUL-terminated one after the other, from trimpos on. */
+static stralloc trim = STRALLOC_ZERO;
+static size_t trimpos;
+static stralloc overflow = STRALLOC_ZERO;
+
+static void trim_add(const char *name)
+{
+  if (trimpos && trimpos == trim.len) trim.len = trimpos = 0;
+  /* Out of memory: the file just stays in the pool, for reuse. */
+  if (!stralloc_cats(&trim, name)) return;
+  if (!stralloc_0(&trim)) trim.len -= strlen(name);
+}
+
+/* Deletes one overflow file. qmail-queue may have taken it: that's fine. */
+static void trim_one(void)
+{
+  const char *f = trim.s + trimpos;
+  qpool_trim(f);
+  trimpos += strlen(f) + 1;
+  if (trimpos == trim.len) trim.len = trimpos = 0;
+}
+
+/* Overflow files a previous qmail-clean left. */
+static void trim_scan(void)
+{
+  DIR *d = opendir(QPOOL_DIR);
+  struct dirent *e;
+  if (!d) return;
+  while ((e = readdir(d)))
+    if (qpool_isoverflow(e->d_name)) {
+      fn.len = 0;
+      if (stralloc_cats(&fn, QPOOL_DIR "/") && stralloc_cats(&fn, e->d_name) && stralloc_0(&fn)) trim_add(fn.s);
+    }
+  closedir(d);
+}
+
 static char removemess(unsigned long id)
 {
   if (!name(&fn, "mess", id)) return '!';
-  if (qpool_put(fn.s, &poolnext)) return '+';
+  switch (qpool_put(fn.s, &poolnext, &overflow)) {
+    case 2: trim_add(overflow.s); /* fall through */
+    case 1: return '+';
+  }
   if (unlink(fn.s) == -1 && errno != ENOENT) return '!';
   return '+';
 }
@@ -130,11 +174,22 @@ int main(void)
     /* the lock is held until this process exits */
   }
   if (buffer_putflush(&out, "+", 1) == -1) _exit(0);
+  trim_scan();
 
   for (;;) {
     unsigned long id, len;
     char answer, cmd;
     int r, k, want;
+
+    /* Idle: delete overflow files one by one, as long as no command
+     * waits (a new message's commit must not wait behind them). */
+    while (trimpos < trim.len && in.p == in.n) {
+      struct pollfd p;
+      p.fd = 0;
+      p.events = POLLIN;
+      if (poll(&p, 1, 0) != 0) break;
+      trim_one();
+    }
 
     f[0].len = 0;
     r = buffer_getline(&in, &f[0], '\0', 64);

@@ -228,7 +228,8 @@ struct msg {
   unsigned char committed;      /* in mess/, confirmed by qmail-clean */
   unsigned char committing;     /* a C command is on its way */
   unsigned char finishing;      /* on the done list */
-  unsigned char removing;       /* an R command is on its way */
+  unsigned char removing;       /* finished: its R command is due or on its way */
+  unsigned char ejournaled;     /* its E record is written */
   unsigned char dead;           /* replaced by a newer message with its number */
   unsigned nfail;
   size_t recordlen;             /* size of its N record, for compaction */
@@ -444,7 +445,7 @@ static int journal_compact(void)
     struct msg *m;
     for (m = htab[b]; m; m = m->hnext) {
       size_t i;
-      if (m->removing) continue; /* its E record is written already */
+      if (m->ejournaled) continue; /* its E record is written already */
       rec_new(m, 1);
       while (journal_add(&tmp, rec.s, rec.len) == -1) nomem();
       for (i = 0; i < m->nr; ++i)
@@ -1125,6 +1126,9 @@ static void todo_do(void)
 
 static struct msg **removelist; /* finished: E journaled, R not yet sent */
 static size_t nremove, removesize;
+static time_t removesince;      /* when the first of them finished */
+#define REMOVE_WAIT 1           /* see journal_and_clean */
+#define REMOVE_BATCH 1024
 
 /* All recipients are done: bounce what failed, then remove the message. */
 static void finish_one(struct msg *m)
@@ -1207,9 +1211,11 @@ static void finish_one(struct msg *m)
   logn(m->id);
   logs("\n");
   m->removing = 1;
-  /* Gone from the journal, durably, before its file may be reused for
-   * another message (lib/qpool.h): journal_and_clean sends the R. */
-  journal_simple('E', m->id);
+  /* journal_and_clean writes its E record, syncs, and only then sends
+   * the R: gone from the journal, durably, before its file may be reused
+   * for another message (lib/qpool.h). Not before: a qmail-send killed
+   * meanwhile finds the message again and finishes it again. */
+  if (!nremove) removesince = recent;
   if (nremove == removesize) {
     size_t n = removesize ? removesize * 2 : 256;
     struct msg **l;
@@ -1223,11 +1229,20 @@ static void finish_one(struct msg *m)
 /* One journal sync for the loop's new and finished messages, then the
  * commands that must follow it: C (the envelope is on record before
  * qmail-clean cuts it off) and R (the message is off record before its
- * file can become another message). */
-static void journal_and_clean(void)
+ * file can become another message). New messages wait for nothing; a
+ * removal is not urgent, so removals ride along with the next sync for
+ * new messages, and get one of their own only after REMOVE_WAIT seconds
+ * or REMOVE_BATCH of them (force: now, on the way out): a queue draining
+ * to the network does not sync once per turn of the loop. */
+static void journal_and_clean(int force)
 {
   size_t k;
   if (!ncommitting && !nremove) return;
+  if (!ncommitting && !force && nremove < REMOVE_BATCH && recent < removesince + REMOVE_WAIT) return;
+  for (k = 0; k < nremove; ++k) {
+    journal_simple('E', removelist[k]->id);
+    removelist[k]->ejournaled = 1;
+  }
   while (journal_sync(&journal) == -1) {
     logs("alert: unable to write the journal; HELP! sleeping...\n");
     logflush();
@@ -1291,6 +1306,7 @@ static void clean_answer(char a)
         logn(op.id);
         logs("; will try again later\n");
         m->removing = 0;
+        m->ejournaled = 0; /* live after all: compaction keeps it */
         m->finishing = 0;
         while (!prioq_insert(&retryfinish, recent + SLEEP_SYSFAIL, m)) nomem();
         return;
@@ -1579,13 +1595,14 @@ int main(void)
       for (c = 0; c < CHANNELS; ++c) prioq_setall(&heap[c], recent);
     }
     if (flagreadasap) { flagreadasap = 0; regetcontrols(); }
+    if (flagexitasap) journal_and_clean(1);
     if (flagexitasap && (!used[0] || !spawnalive[0]) && (!used[1] || !spawnalive[1]) && (!cleancount || !cleanalive))
       break;
 
     if (!flagexitasap) {
       if (todolen) todo_do();
       finish_do();
-      journal_and_clean();
+      journal_and_clean(0);
       if (flagwake && used[1] < concurrency[1]) { flagwake = 0; destlimit_each(&destlim, dest_wake_each, 0); }
       for (c = 0; c < CHANNELS; ++c) pass_do(c);
       if (recent >= nexttodoscan) todo_scan();
@@ -1616,6 +1633,7 @@ int main(void)
         if (e && e->when < wake) wake = e->when;
       }
       if (todolen || donehead) wake = recent;
+      if (nremove && removesince + REMOVE_WAIT < wake) wake = removesince + REMOVE_WAIT;
       {
         const struct prioq_elt *e = prioq_min(&retryfinish);
         if (e && e->when < wake) wake = e->when;

@@ -19,7 +19,12 @@ static void slotname(char *buf, unsigned long slot)
   buf[n + fmt_ulong(buf + n, slot)] = 0;
 }
 
-int qpool_put(const char *path, unsigned long *next)
+int qpool_isoverflow(const char *name)
+{
+  return name[0] == 'x';
+}
+
+int qpool_put(const char *path, unsigned long *next, stralloc *overflow)
 {
   char to[sizeof QPOOL_DIR + FMT_ULONG + 1];
   int fd, tries, ok = 0;
@@ -37,7 +42,17 @@ int qpool_put(const char *path, unsigned long *next)
   for (tries = 0; tries < 8; ++tries) {
     slotname(to, (*next)++ % QPOOL_SLOTS);
     if (renameat2(AT_FDCWD, path, AT_FDCWD, to, RENAME_NOREPLACE) == 0) { ok = 1; break; }
-    if (errno != EEXIST) break; /* ENOENT (no pool), EINVAL/ENOSYS (no NOREPLACE here) */
+    if (errno != EEXIST) { tries = -1; break; } /* ENOENT (no pool), EINVAL/ENOSYS (no NOREPLACE here) */
+  }
+  if (!ok && tries != -1) {
+    /* The slots are full: an overflow name, unique since it is the
+     * message number (the inode), which only this file has. */
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    overflow->len = 0;
+    if (stralloc_cats(overflow, QPOOL_DIR "/x") && stralloc_cats(overflow, base) && stralloc_0(overflow)
+        && renameat2(AT_FDCWD, path, AT_FDCWD, overflow->s, RENAME_NOREPLACE) == 0)
+      ok = 2;
   }
   close(fd); /* drops the lock: the file is out of mess/ now */
   return ok;
@@ -68,6 +83,19 @@ int qpool_take(stralloc *path)
   }
   closedir(d);
   return fd;
+}
+
+void qpool_trim(const char *path)
+{
+  struct stat a, b;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd == -1) return; /* taken, or gone */
+  /* The lock qmail-queue takes: while we hold it, nobody writes the file;
+   * and the name must still be this file's. */
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino
+      && a.st_dev == b.st_dev)
+    unlink(path);
+  close(fd);
 }
 
 void qpool_release(int fd)

@@ -19,19 +19,31 @@
  * a shared flock(2) on its descriptor (qpool_hold), which its children
  * inherit with the descriptor; qmail-clean pools a file only if it can
  * take the exclusive lock at once, and deletes it otherwise. The pool has
- * QPOOL_SLOTS names (0 .. QPOOL_SLOTS-1), so it never grows past that
- * however big the queue was: past it, files are deleted as before.
+ * QPOOL_SLOTS names (0 .. QPOOL_SLOTS-1) to keep; past them, a file goes
+ * in under an overflow name (x<id>), which qmail-queue may take as well,
+ * and which qmail-clean deletes when it has nothing else to do: deleting
+ * costs over a millisecond here (ext4 mounted with discard), and qmail-
+ * clean must not make new messages wait behind a burst of deletions.
  *
  * Paths are relative to the queue directory. */
 
 #define QPOOL_DIR "pool"
 #define QPOOL_SLOTS 512
 
-/* qmail-clean: moves the finished queue file at path into the pool. 1 if
- * it did; 0 if it did not (a reader holds it, the pool is full, or the
+/* qmail-clean: moves the finished queue file at path (ending in its
+ * number) into the pool. 1 if it went into a slot; 2 if under an overflow
+ * name, which is in overflow then (NUL-terminated): the caller deletes
+ * that later, when idle; 0 if neither (a reader holds it, or the
  * filesystem cannot rename without replacing): the caller deletes it.
  * *next is the caller's rotating slot number. */
-int qpool_put(const char *path, unsigned long *next);
+int qpool_put(const char *path, unsigned long *next, stralloc *overflow);
+
+/* 1 if name (in the pool) is an overflow name. */
+int qpool_isoverflow(const char *name);
+
+/* qmail-clean, when idle: deletes the pool file at path, unless a
+ * qmail-queue holds it (it is being reused: then it is left alone). */
+void qpool_trim(const char *path);
 
 /* qmail-queue: takes a pooled file, which stays where it is, in the pool,
  * under an exclusive flock(2) until the caller has renamed it into todo/
