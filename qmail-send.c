@@ -1124,7 +1124,7 @@ static void todo_do(void)
 
 /* ------------------------------------------------------------- FINISH */
 
-static struct msg **removelist; /* finished: E journaled, R not yet sent */
+static struct msg **removelist; /* finished: E and R due (journal_and_clean) */
 static size_t nremove, removesize;
 static time_t removesince;      /* when the first of them finished */
 #define REMOVE_WAIT 1           /* see journal_and_clean */
@@ -1311,7 +1311,7 @@ static void clean_answer(char a)
         while (!prioq_insert(&retryfinish, recent + SLEEP_SYSFAIL, m)) nomem();
         return;
       }
-      /* its E record went out before the R (finish_one) */
+      /* its E record went out before the R (journal_and_clean) */
       msg_unlink(m);
       msg_free(m);
       return;
