@@ -29,7 +29,6 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
