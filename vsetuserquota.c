@@ -64,7 +64,7 @@ static void setone(const struct vdomain *d, const char *name)
 int main(int argc, char **argv)
 {
   stralloc user = STRALLOC_ZERO, domain = STRALLOC_ZERO, dbuf = STRALLOC_ZERO;
-  stralloc text = STRALLOC_ZERO, names = STRALLOC_ZERO, pwbuf = STRALLOC_ZERO;
+  stralloc names = STRALLOC_ZERO;
   struct sgetopt g = SGETOPT_INIT;
   struct vdomain d;
   const char *err;
@@ -98,21 +98,17 @@ int main(int argc, char **argv)
     setone(&d, user.s);
     return 0;
   }
-  if (vpasswd_readfile(d.dir, &text) == -1) strerr_die(111, FATAL, "unable to read vpasswd of ", domain.s, ": ", error_str(errno));
   {
-    struct vpasswd pw;
-    unsigned long lineno = 0;
-    size_t pos = 0, i;
+    unsigned long badline = 0;
+    size_t i;
     char num[FMT_ULONG];
-    for (;;) {
-      r = vpasswd_next(&text, &pos, &lineno, &pw, &pwbuf);
-      if (r == 0) break;
-      if (r == -1) die_nomem();
-      if (r == -2) {
-        num[fmt_ulong(num, lineno)] = 0;
+    switch (vpasswd_names(d.dir, &names, &badline)) {
+      case -1:
+        if (errno == ENOMEM) die_nomem();
+        strerr_die(111, FATAL, "unable to read vpasswd of ", domain.s, ": ", error_str(errno));
+      case 0:
+        num[fmt_ulong(num, badline)] = 0;
         strerr_die(111, FATAL, "vpasswd line ", num, " malformed: fix it by hand; nothing was changed");
-      }
-      if (!stralloc_cats(&names, pw.name) || !stralloc_0(&names)) die_nomem();
     }
     for (i = 0; i < names.len; i += strlen(names.s + i) + 1) setone(&d, names.s + i);
   }

@@ -471,3 +471,27 @@ int vpasswd_mkcdb(const char *domaindir, unsigned long *skipped, unsigned long *
   *ed.skipped = 0;
   return edit(domaindir, &ed);
 }
+
+int vpasswd_names(const char *domaindir, stralloc *names, unsigned long *badline)
+{
+  stralloc text = STRALLOC_ZERO, buf = STRALLOC_ZERO;
+  struct vpasswd pw;
+  unsigned long lineno = 0;
+  size_t pos = 0;
+  int r, e;
+
+  names->len = 0;
+  if (vpasswd_readfile(domaindir, &text) == -1) return -1;
+  for (;;) {
+    r = vpasswd_next(&text, &pos, &lineno, &pw, &buf);
+    if (r == 0) { r = 1; break; }
+    if (r == -1) { errno = ENOMEM; break; }
+    if (r == -2) { *badline = lineno; r = 0; break; }
+    if (!stralloc_cats(names, pw.name) || !stralloc_0(names)) { errno = ENOMEM; r = -1; break; }
+  }
+  e = errno;
+  stralloc_free(&text);
+  stralloc_free(&buf);
+  errno = e;
+  return r;
+}

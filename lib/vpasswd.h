@@ -87,9 +87,16 @@ int vpasswd_readfile(const char *domaindir, stralloc *text);
  * null, counts lines (the number of the line just returned). */
 int vpasswd_next(const stralloc *text, size_t *pos, unsigned long *lineno, struct vpasswd *pw, stralloc *buf);
 
+/* The name of every user in domaindir/vpasswd, each NUL-terminated, into
+ * names (for the commands that edit every user of a domain, one locked
+ * edit each). 1 ok; 0 a malformed line, whose number is in *badline
+ * (names is then incomplete: an edit of "every user" must not skip one);
+ * -1 errno (ENOMEM, or vpasswd_readfile's). */
+int vpasswd_names(const char *domaindir, stralloc *names, unsigned long *badline);
+
 /* Edits under domaindir/vpasswd.lock, then rewrites vpasswd and vpasswd.cdb
  * (vpasswd.tmp + fsync, vpasswd.cdb.tmp + fsync, rename vpasswd then the
- * cdb, fsync of domaindir). New files are mode 0600 and, when run as root,
+ * cdb, fsync of domaindir). New files are mode 0640 and, when run as root,
  * owned by domaindir's owner. Results: */
 #define VPASSWD_OK        0
 #define VPASSWD_EXISTS    1   /* add: the name is taken */

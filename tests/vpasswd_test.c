@@ -341,9 +341,28 @@ static void test_next(void)
   stralloc_free(&buf);
 }
 
+static void test_names(void)
+{
+  char dir[512];
+  stralloc names = STRALLOC_ZERO;
+  unsigned long bad = 0;
+  snprintf(dir, sizeof dir, "%s", tmpdir_path("names.com"));
+  mkdir(dir, 0700);
+  check_long(vpasswd_names(dir, &names, &bad), 1, "names: no vpasswd is no user");
+  check_long((long)names.len, 0L, "names: none");
+  writefile(tmpdir_path("names.com/vpasswd"), "a:x:1:0::/a:Q\n\nbb:x:1:0::/b:Q\nc:x:1:0::/c:Q\n");
+  check_long(vpasswd_names(dir, &names, &bad), 1, "names: three users");
+  check_bytes(names.s, names.len, "a\0bb\0c\0", 7, "names: each NUL-terminated, in file order");
+  writefile(tmpdir_path("names.com/vpasswd"), "a:x:1:0::/a:Q\nbroken\nc:x:1:0::/c:Q\n");
+  check_long(vpasswd_names(dir, &names, &bad), 0, "names: a malformed line");
+  check_long((long)bad, 2L, "names: its line number");
+  stralloc_free(&names);
+}
+
 int main(void)
 {
   tmpdir_make("vpasswd_test");
+  test_names();
   test_parse();
   test_fmt();
   test_next();
