@@ -37,7 +37,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
 import quail  # noqa: E402
-from quail import check, check_eq, ROOT, BIN, wait_for  # noqa: E402
+from quail import check, check_eq, ROOT, BIN, wait_for, free_port, listening, session_pids  # noqa: E402
 
 TCPSERVER = shutil.which("tcpserver") or "/usr/bin/tcpserver"
 IOTIMEOUT = 60
@@ -421,41 +421,6 @@ def test_direct(doms):
 
 
 # ---- vchkpw ----
-
-def free_port():
-    so = socket.socket()
-    so.bind(("127.0.0.1", 0))
-    port = so.getsockname()[1]
-    so.close()
-    return port
-
-
-def listening(port):
-    want = "0100007F:%04X" % port
-    try:
-        with open("/proc/net/tcp") as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[1] == want and fields[3] == "0A":
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-def session_pids(sid):
-    out = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:
-            out.append(int(p))
-    return out
 
 
 class Tcp:

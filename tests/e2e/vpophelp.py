@@ -18,7 +18,7 @@ import threading
 import time
 
 import quail
-from quail import BIN, ROOT, wait_for
+from quail import BIN, ROOT, wait_for, free_port, listening, session_pids
 
 TCPSERVER = shutil.which("tcpserver") or "/usr/bin/tcpserver"
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
@@ -153,41 +153,6 @@ def maildir_messages(maildir):
 
 
 # ---- processes ----
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def listening(port):
-    want = "0100007F:%04X" % port
-    try:
-        with open("/proc/net/tcp") as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[1] == want and fields[3] == "0A":
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-def session_pids(sid):
-    out = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:
-            out.append(int(p))
-    return out
 
 
 _servers = []
