@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fmt.h"
@@ -71,6 +72,15 @@ int qpool_take(stralloc *path)
     if (!stralloc_cats(path, QPOOL_DIR "/") || !stralloc_cats(path, e->d_name) || !stralloc_0(path)) break;
     fd = open(path->s, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd == -1) continue; /* taken meanwhile */
+    /* Taken meanwhile (by another qmail-queue, which may even have queued
+     * it already): do not lock it, a delivery may be opening it. The
+     * check after the lock below is what decides; this one only keeps
+     * such locks rare (qpool_hold waits the rest out). */
+    if (fstat(fd, &a) == -1 || stat(path->s, &b) == -1 || a.st_ino != b.st_ino) {
+      close(fd);
+      fd = -1;
+      continue;
+    }
     /* Another qmail-queue may have opened it too: the lock decides; and
      * the winner may have moved it on already: the name must still be
      * this file's. Only regular files of the queue user are queue files. */
@@ -106,7 +116,15 @@ void qpool_release(int fd)
 int qpool_hold(int fd, const char *path, unsigned long id)
 {
   struct stat a, b;
-  if (flock(fd, LOCK_SH | LOCK_NB) == -1) return 0;
+  int tries;
+  /* A qmail-queue that opened this file while it was still in the pool,
+   * and lost it to another, may hold the lock for the few system calls it
+   * takes to see that (qpool_take): wait that out, up to 50 ms. */
+  for (tries = 0; flock(fd, LOCK_SH | LOCK_NB) == -1; ++tries) {
+    struct timespec ms = { 0, 1000000 };
+    if (errno != EWOULDBLOCK || tries >= 50) return 0;
+    nanosleep(&ms, 0);
+  }
   if (fstat(fd, &a) == -1 || stat(path, &b) == -1) return 0;
   if (a.st_ino != b.st_ino || a.st_dev != b.st_dev || (unsigned long)a.st_ino != id) return 0;
   return 1;

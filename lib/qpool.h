@@ -59,9 +59,11 @@ int qpool_take(stralloc *path);
 void qpool_release(int fd);
 
 /* A reader of mess/: takes the shared lock on fd, opened from path for
- * message number id. 1, or 0 if the file is being pooled right now, was
- * moved away meanwhile (path no longer names it), or is not the file of
- * message id (its inode is not id). */
+ * message number id (waiting up to 50 ms for a qmail-queue that had
+ * opened the file in the pool before it was reused, and is letting go).
+ * 1, or 0 if the file is being pooled right now, was moved away meanwhile
+ * (path no longer names it), or is not the file of message id (its inode
+ * is not id). */
 int qpool_hold(int fd, const char *path, unsigned long id);
 
 #endif

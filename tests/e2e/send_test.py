@@ -697,8 +697,21 @@ def test_pool():
         # Bounded: a burst larger than the pool leaves at most QPOOL_SLOTS files.
         s.dotqmail("bob", "", "./Maildir/\n")
         envl = b"Falice@test.example\0Tbob@test.example\0\0"
-        for i in range(600):
-            quail.qmail_queue(msg("burst %d" % i), envl, env=s.plainenv())
+        # 8 injectors at once, while deliveries run: qmail-queues race for
+        # the same pool files, and a delivery must never find its message
+        # locked by one that lost such a race (qpool_take, qpool_hold).
+        import threading
+        rcs = []
+
+        def injector(k):
+            for i in range(75):
+                rcs.append(quail.qmail_queue(msg("burst %d-%d" % (k, i)), envl, env=s.plainenv()))
+        threads = [threading.Thread(target=injector, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check_eq(sorted(set(rcs)), [0], "pool: 600 messages queued by 8 injectors at once")
         check(s.wait_messages("bob", 603, 180), "pool: burst of 600 delivered")
         check(wait_for(s.queue_empty, 60), "pool: burst removed")
         # Past the 512 slots, files go in under overflow names, deleted
