@@ -15,7 +15,6 @@
 #include "auto.h"
 #include "buffer.h"
 #include "error.h"
-#include "fmt.h"
 #include "maildirquota.h"
 #include "scan.h"
 #include "sgetopt.h"
@@ -38,6 +37,7 @@ static NORETURN void die_sys(const char *what, const char *fn)
 
 static stralloc user = STRALLOC_ZERO, domain = STRALLOC_ZERO, dbuf = STRALLOC_ZERO;
 static stralloc hash = STRALLOC_ZERO, pass = STRALLOC_ZERO, dir = STRALLOC_ZERO, pwbuf = STRALLOC_ZERO;
+static stralloc result = STRALLOC_ZERO; /* why vpasswd_add failed */
 static struct vdomain d;
 static int made;
 
@@ -158,18 +158,9 @@ int main(int argc, char **argv)
   pw.quota = quota;
   pw.clearpw = 0;
   r = vpasswd_add(d.dir, &pw, &badline);
-  switch (r) {
-    case VPASSWD_OK: break;
-    case VPASSWD_EXISTS: undo_die(100, "user already exists: ", addr, 0);
-    case VPASSWD_MALFORMED: {
-      char num[FMT_ULONG];
-      num[fmt_ulong(num, badline)] = 0;
-      undo_die(111, "vpasswd line ", num, " malformed: fix it by hand; nothing was changed");
-    }
-    case VPASSWD_TOOBIG: undo_die(111, "vpasswd is too big", 0, 0);
-    case VPASSWD_BADENTRY: undo_die(100, "the entry cannot be stored (a ':' or control character in the gecos?)", 0, 0);
-    default: undo_die(error_temp(errno) ? 111 : 100, "unable to update vpasswd: ", error_str(errno), 0);
-  }
+  r = vpasswd_result(r, badline, addr, &result);
+  if (r == -1) undo_die(111, "out of memory", 0, 0);
+  if (r) undo_die(r, result.s, 0, 0);
   if (rlen) {
     put("Random password: ");
     put(pass.s);

@@ -15,7 +15,6 @@
 #include "auto.h"
 #include "buffer.h"
 #include "error.h"
-#include "fmt.h"
 #include "sgetopt.h"
 #include "stralloc.h"
 #include "strerr.h"
@@ -33,12 +32,11 @@ static NORETURN void die_nomem(void) { strerr_die(111, FATAL, "out of memory"); 
 int main(int argc, char **argv)
 {
   stralloc user = STRALLOC_ZERO, domain = STRALLOC_ZERO, dbuf = STRALLOC_ZERO, pwbuf = STRALLOC_ZERO;
-  stralloc dir = STRALLOC_ZERO, rel = STRALLOC_ZERO;
+  stralloc dir = STRALLOC_ZERO, rel = STRALLOC_ZERO, addr = STRALLOC_ZERO, why = STRALLOC_ZERO;
   struct sgetopt g = SGETOPT_INIT;
   struct vdomain d;
   struct vpasswd pw;
   unsigned long badline = 0;
-  char num[FMT_ULONG];
   const char *err;
   int opt, r;
 
@@ -62,16 +60,12 @@ int main(int argc, char **argv)
   if (!r) strerr_die(100, FATAL, "no such user: ", user.s, "@", domain.s);
   if (!stralloc_copys(&dir, pw.dir) || !stralloc_0(&dir)) die_nomem();
 
+  if (!stralloc_copys(&addr, user.s) || !stralloc_append(&addr, '@') || !stralloc_cats(&addr, domain.s) || !stralloc_0(&addr))
+    die_nomem();
   r = vpasswd_delete(d.dir, user.s, &badline);
-  switch (r) {
-    case VPASSWD_OK: break;
-    case VPASSWD_NOUSER: strerr_die(100, FATAL, "no such user: ", user.s, "@", domain.s);
-    case VPASSWD_MALFORMED:
-      num[fmt_ulong(num, badline)] = 0;
-      strerr_die(111, FATAL, "vpasswd line ", num, " malformed: fix it by hand; nothing was changed");
-    case VPASSWD_TOOBIG: strerr_die(111, FATAL, "vpasswd is too big; nothing was changed");
-    default: strerr_die(error_temp(errno) ? 111 : 100, FATAL, "unable to update vpasswd: ", error_str(errno));
-  }
+  r = vpasswd_result(r, badline, addr.s, &why);
+  if (r == -1) die_nomem();
+  if (r) strerr_die(r, FATAL, why.s);
 
   r = vuser_inside(d.dir, dir.s, &rel);
   if (r == -1) die_nomem();

@@ -18,7 +18,6 @@
 #include "auto.h"
 #include "buffer.h"
 #include "error.h"
-#include "fmt.h"
 #include "maildirquota.h"
 #include "sgetopt.h"
 #include "stralloc.h"
@@ -41,7 +40,6 @@ static char quota[MAILDIRQUOTA_FMT + 1];
 static struct maildirquota q;
 static int setquota, clearflags;
 static unsigned long setflags;
-static stralloc changed_dir = STRALLOC_ZERO;
 
 static int change(struct vpasswd *pw, void *arg)
 {
@@ -58,32 +56,12 @@ static int change(struct vpasswd *pw, void *arg)
   if (clearflags) pw->flags = 0;
   pw->flags |= setflags;
   if (setquota) pw->quota = quota;
-  if (!stralloc_copys(&changed_dir, pw->dir) || !stralloc_0(&changed_dir)) return 101;
   return 0;
 }
 
-static const char *domname;
-
-static void modify(const struct vdomain *d, const char *name)
+static void modify(const struct vdomain *d, const char *domain, const char *name)
 {
-  unsigned long badline = 0;
-  char num[FMT_ULONG];
-  int r = vpasswd_modify(d->dir, name, change, 0, &badline);
-  switch (r) {
-    case VPASSWD_OK: break;
-    case VPASSWD_NOUSER: strerr_die(100, FATAL, "no such user: ", name, "@", domname);
-    case VPASSWD_MALFORMED:
-      num[fmt_ulong(num, badline)] = 0;
-      strerr_die(111, FATAL, "vpasswd line ", num, " malformed: fix it by hand; nothing was changed");
-    case VPASSWD_TOOBIG: strerr_die(111, FATAL, "vpasswd is too big; nothing was changed");
-    case VPASSWD_BADENTRY: strerr_die(100, FATAL, "the changed entry cannot be stored (a ':' or control character in it?)");
-    case 101: die_nomem();
-    default: strerr_die(error_temp(errno) ? 111 : 100, FATAL, "unable to update vpasswd: ", error_str(errno));
-  }
-  if (setquota) {
-    r = vuser_setmaildirsize(changed_dir.s, &q, geteuid() == 0 ? (uid_t)d->uid : (uid_t)-1, (gid_t)d->gid);
-    if (r == -1) strerr_warn(WARNING, "quota set, but unable to rewrite maildirsize in ", changed_dir.s, "/Maildir: ", error_str(errno));
-  }
+  vuser_modify("vmoduser", d, domain, name, change, 0, setquota ? &q : 0);
 }
 
 int main(int argc, char **argv)
@@ -93,6 +71,7 @@ int main(int argc, char **argv)
   struct sgetopt g = SGETOPT_INIT;
   struct vdomain d;
   const char *err;
+  size_t i;
   int opt, r;
 
   while ((opt = sgetopt(&g, argc, argv, "vnhq:c:e:C:D:xdpswibroaSEfFmu0123")) != SGETOPT_END) {
@@ -152,7 +131,6 @@ int main(int argc, char **argv)
     err = vdomain_checkdomain(&domain, argv[0]);
     if (err) strerr_die(100, FATAL, "bad domain ", argv[0], ": ", err);
   }
-  domname = domain.s;
   r = vdomain_get(auto_qmail, domain.s, &d, &dbuf);
   if (r == -1) strerr_die(111, FATAL, "unable to look up the domain ", domain.s, ": ", error_str(errno));
   if (!r) strerr_die(100, FATAL, "no such virtual domain: ", domain.s);
@@ -172,24 +150,12 @@ int main(int argc, char **argv)
   }
 
   if (user.len) {
-    modify(&d, user.s);
+    modify(&d, domain.s, user.s);
     return 0;
   }
   /* every user of the domain: the names first, then one locked edit each */
   if (newdir) strerr_die(100, FATAL, "-D needs one user, not a whole domain");
-  {
-    unsigned long badline = 0;
-    size_t i;
-    char num[FMT_ULONG];
-    switch (vpasswd_names(d.dir, &names, &badline)) {
-      case -1:
-        if (errno == ENOMEM) die_nomem();
-        strerr_die(111, FATAL, "unable to read vpasswd of ", domain.s, ": ", error_str(errno));
-      case 0:
-        num[fmt_ulong(num, badline)] = 0;
-        strerr_die(111, FATAL, "vpasswd line ", num, " malformed: fix it by hand; nothing was changed");
-    }
-    for (i = 0; i < names.len; i += strlen(names.s + i) + 1) modify(&d, names.s + i);
-  }
+  vuser_allnames("vmoduser", d.dir, domain.s, &names);
+  for (i = 0; i < names.len; i += strlen(names.s + i) + 1) modify(&d, domain.s, names.s + i);
   return 0;
 }

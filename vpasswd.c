@@ -13,7 +13,6 @@
 #include "auto.h"
 #include "buffer.h"
 #include "error.h"
-#include "fmt.h"
 #include "scan.h"
 #include "sgetopt.h"
 #include "stralloc.h"
@@ -54,9 +53,8 @@ int main(int argc, char **argv)
   stralloc user = STRALLOC_ZERO, domain = STRALLOC_ZERO, dbuf = STRALLOC_ZERO, pass = STRALLOC_ZERO;
   struct sgetopt g = SGETOPT_INIT;
   struct vdomain d;
-  unsigned long badline = 0, rlen = 0;
+  unsigned long rlen = 0;
   char rnd[VCRYPT_RANDOMMAX + 1];
-  char num[FMT_ULONG];
   const char *err, *addr;
   int opt, r;
 
@@ -103,17 +101,7 @@ int main(int argc, char **argv)
     strerr_die(111, FATAL, "unable to hash the password: ", error_str(errno));
   }
 
-  r = vpasswd_modify(d.dir, user.s, change, 0, &badline);
-  switch (r) {
-    case VPASSWD_OK: break;
-    case VPASSWD_NOUSER: strerr_die(100, FATAL, "no such user: ", user.s, "@", domain.s);
-    case VPASSWD_MALFORMED:
-      num[fmt_ulong(num, badline)] = 0;
-      strerr_die(111, FATAL, "vpasswd line ", num, " malformed: fix it by hand; nothing was changed");
-    case VPASSWD_TOOBIG: strerr_die(111, FATAL, "vpasswd is too big; nothing was changed");
-    case VPASSWD_BADENTRY: strerr_die(100, FATAL, "the new entry cannot be stored");
-    default: strerr_die(error_temp(errno) ? 111 : 100, FATAL, "unable to update vpasswd: ", error_str(errno));
-  }
+  vuser_modify("vpasswd", &d, domain.s, user.s, change, 0, 0);
   if (hadclear) strerr_warn("vpasswd: warning: the clear-text copy of the old password was removed (vmoduser -C sets one)");
   if (rlen) {
     put("Random password: ");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cdb.h"
+#include "error.h"
 #include "cdbmake.h"
 #include "commit.h"
 #include "lock.h"
@@ -494,4 +495,30 @@ int vpasswd_names(const char *domaindir, stralloc *names, unsigned long *badline
   stralloc_free(&buf);
   errno = e;
   return r;
+}
+
+int vpasswd_result(int r, unsigned long badline, const char *addr, stralloc *why)
+{
+  int e = errno, code = 111, ok;
+  why->len = 0;
+  switch (r) {
+    case VPASSWD_OK: return 0;
+    case VPASSWD_EXISTS: code = 100; ok = stralloc_cats(why, "user already exists: ") && stralloc_cats(why, addr); break;
+    case VPASSWD_NOUSER: code = 100; ok = stralloc_cats(why, "no such user: ") && stralloc_cats(why, addr); break;
+    case VPASSWD_MALFORMED:
+      ok = stralloc_cats(why, "vpasswd line ") && stralloc_catulong(why, badline)
+           && stralloc_cats(why, " malformed: fix it by hand; nothing was changed");
+      break;
+    case VPASSWD_TOOBIG: ok = stralloc_cats(why, "vpasswd is too big; nothing was changed"); break;
+    case VPASSWD_BADENTRY:
+      code = 100;
+      ok = stralloc_cats(why, "the entry cannot be stored (a ':' or control character in it?)");
+      break;
+    default:
+      code = error_temp(e) ? 111 : 100;
+      ok = stralloc_cats(why, "unable to update vpasswd: ") && stralloc_cats(why, error_str(e));
+  }
+  if (!ok || !stralloc_0(why)) return -1;
+  errno = e;
+  return code;
 }

@@ -106,6 +106,13 @@ int vpasswd_names(const char *domaindir, stralloc *names, unsigned long *badline
 #define VPASSWD_BADENTRY  5   /* the new entry cannot be written (see vpasswd_fmt) */
 /* ... or -1 with errno for a system error (error_temp decides). */
 
+/* What such a result means to a command, in one place for all of them:
+ * 0 for VPASSWD_OK; else the exit code (100 permanent, 111 temporary) and
+ * the reason in why (NUL-terminated; addr names the user in "no such
+ * user" and "already exists"), or -1 out of memory. Call it right after
+ * the edit: a system error's reason is errno's. */
+int vpasswd_result(int r, unsigned long badline, const char *addr, stralloc *why);
+
 /* Adds pw (kept in name order, as vpopmail inserts). */
 int vpasswd_add(const char *domaindir, const struct vpasswd *pw, unsigned long *badline);
 /* Replaces the entry named pw->name. */

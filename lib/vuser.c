@@ -7,8 +7,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "fmt.h"
 #include "maildirquota.h"
 #include "rmtree.h"
+#include "strerr.h"
+#include "vdomain.h"
+#include "vpasswd.h"
 
 int vuser_inside(const char *domaindir, const char *dir, stralloc *rel)
 {
@@ -222,4 +227,57 @@ done:
   stralloc_free(&prompt);
   errno = e;
   return r;
+}
+
+struct modify {
+  int (*change)(struct vpasswd *pw, void *arg);
+  void *arg;
+  stralloc dir; /* the user's directory, for maildirsize */
+};
+
+static int modify_change(struct vpasswd *pw, void *arg)
+{
+  struct modify *m = arg;
+  int r = m->change(pw, m->arg);
+  if (r) return r;
+  if (!stralloc_copys(&m->dir, pw->dir) || !stralloc_0(&m->dir)) return VUSER_NOMEM;
+  return 0;
+}
+
+void vuser_modify(const char *prog, const struct vdomain *d, const char *domain, const char *name,
+                  int (*change)(struct vpasswd *pw, void *arg), void *arg, const struct maildirquota *q)
+{
+  struct modify m = { change, arg, STRALLOC_ZERO };
+  stralloc why = STRALLOC_ZERO, addr = STRALLOC_ZERO;
+  unsigned long badline = 0;
+  int r;
+  /* before the edit: vpasswd_result reads the edit's errno */
+  if (!stralloc_copys(&addr, name) || !stralloc_append(&addr, '@') || !stralloc_cats(&addr, domain)
+      || !stralloc_0(&addr))
+    strerr_die(111, prog, ": fatal: out of memory");
+  r = vpasswd_modify(d->dir, name, modify_change, &m, &badline);
+  if (r == VUSER_NOMEM) strerr_die(111, prog, ": fatal: out of memory");
+  r = vpasswd_result(r, badline, addr.s, &why);
+  if (r == -1) strerr_die(111, prog, ": fatal: out of memory");
+  if (r) strerr_die(r, prog, ": fatal: ", why.s);
+  if (q && vuser_setmaildirsize(m.dir.s, q, geteuid() == 0 ? (uid_t)d->uid : (uid_t)-1, (gid_t)d->gid) == -1)
+    strerr_warn(prog, ": warning: quota set, but unable to rewrite maildirsize in ", m.dir.s, "/Maildir: ",
+                error_str(errno));
+  stralloc_free(&m.dir);
+  stralloc_free(&addr);
+  stralloc_free(&why);
+}
+
+void vuser_allnames(const char *prog, const char *dir, const char *domain, stralloc *names)
+{
+  unsigned long badline = 0;
+  char num[FMT_ULONG];
+  switch (vpasswd_names(dir, names, &badline)) {
+    case -1:
+      if (errno == ENOMEM) strerr_die(111, prog, ": fatal: out of memory");
+      strerr_die(111, prog, ": fatal: unable to read vpasswd of ", domain, ": ", error_str(errno));
+    case 0:
+      num[fmt_ulong(num, badline)] = 0;
+      strerr_die(111, prog, ": fatal: vpasswd line ", num, " malformed: fix it by hand; nothing was changed");
+  }
 }

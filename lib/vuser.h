@@ -40,6 +40,24 @@ int vuser_mkuserdir(const char *domaindir, const char *name, uid_t uid, gid_t gi
 struct maildirquota;
 int vuser_setmaildirsize(const char *userdir, const struct maildirquota *q, uid_t uid, gid_t gid);
 
+/* The edit of one user that vmoduser, vsetuserquota and vpasswd make:
+ * vpasswd_modify of name's entry in domain d (called domain) under the
+ * lock, then,
+ * when q is not null, the user's maildirsize rewritten for it (a failure
+ * there is a warning: the quota is set). Anything else that goes wrong
+ * ends the program, its messages prefixed with prog: the user commands
+ * all say the same. change returns VUSER_NOMEM when out of memory. */
+#define VUSER_NOMEM 101
+struct vdomain;
+struct vpasswd;
+void vuser_modify(const char *prog, const struct vdomain *d, const char *domain, const char *name,
+                  int (*change)(struct vpasswd *pw, void *arg), void *arg, const struct maildirquota *q);
+
+/* The names of every user of the domain in dir (vpasswd_names), each
+ * NUL-terminated, for an edit of all of them; or the program ends (see
+ * vuser_modify) if one line is malformed: "all" must not skip one. */
+void vuser_allnames(const char *prog, const char *dir, const char *domain, stralloc *names);
+
 /* The file name of an alias (valias): ".qmail-" then the alias with every
  * '.' turned into ':', as qmail-local looks it up. 1 or 0 (no memory). */
 int vuser_aliasfile(stralloc *out, const char *alias);

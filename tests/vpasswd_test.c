@@ -359,9 +359,36 @@ static void test_names(void)
   stralloc_free(&names);
 }
 
+static void test_result(void)
+{
+  static const struct { int r, e; long code; const char *why; } t[] = {
+    { VPASSWD_OK, 0, 0, 0 },
+    { VPASSWD_EXISTS, 0, 100, "user already exists: a@b.test" },
+    { VPASSWD_NOUSER, 0, 100, "no such user: a@b.test" },
+    { VPASSWD_MALFORMED, 0, 111, "vpasswd line 7 malformed: fix it by hand; nothing was changed" },
+    { VPASSWD_TOOBIG, 0, 111, "vpasswd is too big; nothing was changed" },
+    { VPASSWD_BADENTRY, 0, 100, "the entry cannot be stored (a ':' or control character in it?)" },
+    { -1, EIO, 111, "unable to update vpasswd: " },
+    { -1, EFBIG, 100, "unable to update vpasswd: " },
+  };
+  stralloc why = STRALLOC_ZERO;
+  size_t i;
+  for (i = 0; i < sizeof t / sizeof t[0]; ++i) {
+    long code;
+    errno = t[i].e;
+    code = vpasswd_result(t[i].r, 7, "a@b.test", &why);
+    check_long(code, t[i].code, "result %zu: exit code", i);
+    if (t[i].why)
+      check(why.s && !strncmp(why.s, t[i].why, strlen(t[i].why)), "result %zu: %s", i, t[i].why);
+    if (t[i].r == -1) check_long((long)errno, (long)t[i].e, "result %zu: errno kept", i);
+  }
+  stralloc_free(&why);
+}
+
 int main(void)
 {
   tmpdir_make("vpasswd_test");
+  test_result();
   test_names();
   test_parse();
   test_fmt();
