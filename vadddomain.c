@@ -29,6 +29,7 @@
 #include "vcrypt.h"
 #include "rmtree.h"
 #include "vdomain.h"
+#include "vnewpw.h"
 #include "vpasswd.h"
 
 #define FATAL "vadddomain: fatal: "
@@ -144,48 +145,6 @@ static void default_owner(void)
   gid = ids[0];
 }
 
-/* Reads a password twice from the terminal, without echo. */
-static void prompt(stralloc *pw)
-{
-  stralloc again = STRALLOC_ZERO;
-  struct termios old, quiet;
-  int fd, tries;
-
-  fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd == -1) strerr_die(100, FATAL, "no postmaster password given, and no terminal to ask on (give it as an argument, or use -r)");
-  if (tcgetattr(fd, &old) == -1) strerr_die(100, FATAL, "no postmaster password given, and no terminal to ask on (give it as an argument, or use -r)");
-  quiet = old;
-  quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-  for (tries = 0; tries < 3; ++tries) {
-    stralloc *which[2];
-    int i;
-    which[0] = pw;
-    which[1] = &again;
-    for (i = 0; i < 2; ++i) {
-      char space[256];
-      buffer b;
-      const char *ask = i ? "enter password again: " : "Please enter password for postmaster: ";
-      int r;
-      if (commit_writeall(fd, ask, strlen(ask)) == -1) strerr_die(111, FATAL, "unable to write to the terminal");
-      tcsetattr(fd, TCSAFLUSH, &quiet);
-      buffer_init(&b, fd, space, sizeof space, 0);
-      which[i]->len = 0;
-      r = buffer_getline(&b, which[i], '\n', VCRYPT_PASSMAX + 1);
-      tcsetattr(fd, TCSAFLUSH, &old);
-      commit_writeall(fd, "\n", 1);
-      if (r == -1) strerr_die(111, FATAL, "unable to read from the terminal");
-      if (r == -2) strerr_die(100, FATAL, "password too long");
-      if (which[i]->len && which[i]->s[which[i]->len - 1] == '\n') --which[i]->len;
-      if (!stralloc_0(which[i])) die_nomem();
-    }
-    if (!strcmp(pw->s, again.s)) break;
-    commit_writeall(fd, "Passwords do not match, try again\n", 34);
-  }
-  close(fd);
-  if (tries == 3) strerr_die(100, FATAL, "passwords do not match");
-  stralloc_free(&again);
-}
-
 /* A catch-all target goes into a .qmail-default line that sh runs, so
  * only characters that mean nothing to sh are let through. */
 static int catchall_ok(const char *s)
@@ -223,7 +182,6 @@ int main(int argc, char **argv)
   const char *user = 0, *dir = 0, *err;
   int opt, flagverbose = 0, flagbounce = 0, flagnohup = 0, flaguid = 0, flaggid = 0, lockfd, r, more, dummy;
   unsigned long randomlen = 0, badline, optuid = 0, optgid = 0;
-  char randpw[VCRYPT_RANDOMMAX + 1];
   struct vdomain d;
   stralloc buf = STRALLOC_ZERO;
 
@@ -248,12 +206,9 @@ int main(int argc, char **argv)
       case 'g': if (!scan_whole_ulong(g.arg, 0xfffffffeUL, &optgid)) strerr_die(100, FATAL, "bad gid: ", g.arg); flaggid = 1; break;
       case 'O': flagnohup = 1; break;
       case 'r':
-        randomlen = VCRYPT_RANDOMDEFAULT;
-        if (g.pos) {
-          if (!scan_whole_ulong(argv[g.ind] + g.pos, VCRYPT_RANDOMMAX, &randomlen) || !randomlen)
-            strerr_die(100, FATAL, "bad length for -r (1 to 128): ", argv[g.ind] + g.pos);
-          sgetopt_skiprest(&g, argv);
-        }
+        if (!vnewpw_rlen(argv[g.ind] + g.pos, &randomlen))
+          strerr_die(100, FATAL, "bad length for -r (1 to 128): ", argv[g.ind] + g.pos);
+        sgetopt_skiprest(&g, argv);
         break;
       default: sgetopt_warn(&g, "vadddomain"); die_usage();
     }
@@ -304,15 +259,9 @@ int main(int argc, char **argv)
   if (r == 1) strerr_die(100, FATAL, "domain ", domain.s, " already exists");
 
   /* the postmaster's password */
-  if (argc == 2) { if (!stralloc_copys(&pass, argv[1]) || !stralloc_0(&pass)) die_nomem(); }
-  else if (randomlen) {
-    if (vcrypt_random_password(randpw, randomlen) == -1) strerr_die(111, FATAL, "unable to make a random password: ", error_str(errno));
-    if (!stralloc_copys(&pass, randpw) || !stralloc_0(&pass)) die_nomem();
-  } else prompt(&pass);
-  if (vcrypt_hash(&hash, pass.s) == -1) {
-    if (errno == EINVAL) strerr_die(100, FATAL, "unable to hash the password: ", error_str(errno));
-    strerr_die(111, FATAL, "unable to hash the password: ", error_str(errno));
-  }
+  /* vpopmail's prompts; three tries when the two answers differ */
+  vnewpw("vadddomain", randomlen, argc == 2 ? argv[1] : 0, "Please enter password for postmaster: ",
+         "enter password again: ", 3, &pass, &hash);
 
   lockfd = vdomain_lock(auto_qmail);
   if (lockfd == -1) strerr_die(111, FATAL, "unable to lock ", auto_qmail, "/control/.vpopmail.lock: ", error_str(errno));

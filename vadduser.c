@@ -22,6 +22,7 @@
 #include "strerr.h"
 #include "vcrypt.h"
 #include "vdomain.h"
+#include "vnewpw.h"
 #include "vpasswd.h"
 #include "vuser.h"
 
@@ -64,7 +65,6 @@ int main(int argc, char **argv)
   struct vpasswd pw, old;
   const char *gecos = 0, *crypted = 0, *err, *addr;
   char quota[MAILDIRQUOTA_FMT + 1];
-  char rnd[VCRYPT_RANDOMMAX + 1];
   unsigned long badline = 0, rlen = 0;
   int opt, nopass = 0, r;
 
@@ -84,12 +84,8 @@ int main(int argc, char **argv)
       case 'r':
         /* -r[len]: the length is glued to the option, as vpopmail's
          * getopt "r::" takes it. */
-        rlen = VCRYPT_RANDOMDEFAULT;
-        if (argv[g.ind][g.pos]) {
-          if (!scan_whole_ulong(argv[g.ind] + g.pos, VCRYPT_RANDOMMAX, &rlen) || !rlen)
-            strerr_die(100, FATAL, "bad -r length: ", argv[g.ind] + g.pos, " (1 to 128)");
-          sgetopt_skiprest(&g, argv);
-        }
+        if (!vnewpw_rlen(argv[g.ind] + g.pos, &rlen)) strerr_die(100, FATAL, "bad -r length: ", argv[g.ind] + g.pos, " (1 to 128)");
+        sgetopt_skiprest(&g, argv);
         break;
       default: sgetopt_warn(&g, "vadduser"); die_usage();
     }
@@ -115,22 +111,12 @@ int main(int argc, char **argv)
   } else if (nopass) {
     if (!stralloc_copys(&hash, "") || !stralloc_0(&hash)) die_nomem();
   } else {
-    if (rlen) {
-      if (vcrypt_random_password(rnd, rlen) == -1) strerr_die(111, FATAL, "unable to make a random password: ", error_str(errno));
-      if (!stralloc_copys(&pass, rnd) || !stralloc_0(&pass)) die_nomem();
-    } else if (argc == 2) {
-      if (!stralloc_copys(&pass, argv[1]) || !stralloc_0(&pass)) die_nomem();
-    } else {
-      const char *why = 0;
-      r = vuser_askpassword(addr, &pass, &why);
-      if (r == -1) strerr_die(100, FATAL, "no password given and none can be asked for on a terminal: ", error_str(errno));
-      if (!r) strerr_die(100, FATAL, why);
-    }
-    if (pass.len <= 1) strerr_die(100, FATAL, "empty password");
-    if (vcrypt_hash(&hash, pass.s) == -1) {
-      if (errno == EINVAL) strerr_die(100, FATAL, "password too long (over 511 bytes)");
-      strerr_die(111, FATAL, "unable to hash the password: ", error_str(errno));
-    }
+    stralloc ask = STRALLOC_ZERO;
+    if (!stralloc_copys(&ask, "New password for ") || !stralloc_cats(&ask, addr) || !stralloc_cats(&ask, ": ")
+        || !stralloc_0(&ask))
+      die_nomem();
+    vnewpw("vadduser", rlen, argc == 2 ? argv[1] : 0, ask.s, "Retype new password: ", 1, &pass, &hash);
+    stralloc_free(&ask);
   }
 
   /* a quick check for a clear message; vpasswd_add makes the real one */

@@ -19,6 +19,7 @@
 #include "strerr.h"
 #include "vcrypt.h"
 #include "vdomain.h"
+#include "vnewpw.h"
 #include "vpasswd.h"
 #include "vuser.h"
 
@@ -50,11 +51,10 @@ static int change(struct vpasswd *pw, void *arg)
 
 int main(int argc, char **argv)
 {
-  stralloc user = STRALLOC_ZERO, domain = STRALLOC_ZERO, dbuf = STRALLOC_ZERO, pass = STRALLOC_ZERO;
+  stralloc user = STRALLOC_ZERO, domain = STRALLOC_ZERO, dbuf = STRALLOC_ZERO, pass = STRALLOC_ZERO, ask = STRALLOC_ZERO;
   struct sgetopt g = SGETOPT_INIT;
   struct vdomain d;
   unsigned long rlen = 0;
-  char rnd[VCRYPT_RANDOMMAX + 1];
   const char *err, *addr;
   int opt, r;
 
@@ -62,12 +62,8 @@ int main(int argc, char **argv)
     switch (opt) {
       case 'v': put("version: quail\n"); break;
       case 'r':
-        rlen = VCRYPT_RANDOMDEFAULT;
-        if (argv[g.ind][g.pos]) {
-          if (!scan_whole_ulong(argv[g.ind] + g.pos, VCRYPT_RANDOMMAX, &rlen) || !rlen)
-            strerr_die(100, FATAL, "bad -r length: ", argv[g.ind] + g.pos, " (1 to 128)");
-          sgetopt_skiprest(&g, argv);
-        }
+        if (!vnewpw_rlen(argv[g.ind] + g.pos, &rlen)) strerr_die(100, FATAL, "bad -r length: ", argv[g.ind] + g.pos, " (1 to 128)");
+        sgetopt_skiprest(&g, argv);
         break;
       default: sgetopt_warn(&g, "vpasswd"); die_usage();
     }
@@ -84,22 +80,10 @@ int main(int argc, char **argv)
   if (r == -1) strerr_die(111, FATAL, "unable to look up the domain ", domain.s, ": ", error_str(errno));
   if (!r) strerr_die(100, FATAL, "no such virtual domain: ", domain.s);
 
-  if (rlen) {
-    if (vcrypt_random_password(rnd, rlen) == -1) strerr_die(111, FATAL, "unable to make a random password: ", error_str(errno));
-    if (!stralloc_copys(&pass, rnd) || !stralloc_0(&pass)) die_nomem();
-  } else if (argc == 2) {
-    if (!stralloc_copys(&pass, argv[1]) || !stralloc_0(&pass)) die_nomem();
-  } else {
-    const char *why = 0;
-    r = vuser_askpassword(addr, &pass, &why);
-    if (r == -1) strerr_die(100, FATAL, "no password given and none can be asked for on a terminal: ", error_str(errno));
-    if (!r) strerr_die(100, FATAL, why);
-  }
-  if (pass.len <= 1) strerr_die(100, FATAL, "empty password");
-  if (vcrypt_hash(&hash, pass.s) == -1) {
-    if (errno == EINVAL) strerr_die(100, FATAL, "password too long (over 511 bytes)");
-    strerr_die(111, FATAL, "unable to hash the password: ", error_str(errno));
-  }
+  if (!stralloc_copys(&ask, "New password for ") || !stralloc_cats(&ask, addr) || !stralloc_cats(&ask, ": ")
+      || !stralloc_0(&ask))
+    die_nomem();
+  vnewpw("vpasswd", rlen, argc == 2 ? argv[1] : 0, ask.s, "Retype new password: ", 1, &pass, &hash);
 
   vuser_modify("vpasswd", &d, domain.s, user.s, change, 0, 0);
   if (hadclear) strerr_warn("vpasswd: warning: the clear-text copy of the old password was removed (vmoduser -C sets one)");

@@ -200,20 +200,15 @@ static int readline_noecho(int fd, const char *prompt, stralloc *pw)
   return r;
 }
 
-int vuser_askpassword(const char *addr, stralloc *pw, const char **why)
+int vuser_askpassword(const char *ask, const char *againask, stralloc *pw, const char **why)
 {
-  stralloc again = STRALLOC_ZERO, prompt = STRALLOC_ZERO;
+  stralloc again = STRALLOC_ZERO;
   int fd, r = -1, e;
 
   fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd == -1) return -1;
-  if (!stralloc_copys(&prompt, "New password for ") || !stralloc_cats(&prompt, addr) ||
-      !stralloc_cats(&prompt, ": ") || !stralloc_0(&prompt)) {
-    errno = ENOMEM;
-    goto done;
-  }
-  if (readline_noecho(fd, prompt.s, pw) == -1) goto done;
-  if (readline_noecho(fd, "Retype new password: ", &again) == -1) goto done;
+  if (readline_noecho(fd, ask, pw) == -1) goto done;
+  if (readline_noecho(fd, againask, &again) == -1) goto done;
   r = 0;
   if (pw->len <= 1) *why = "no password entered";
   else if (pw->len > 512) *why = "password too long";
@@ -224,7 +219,6 @@ done:
   close(fd);
   if (again.s) explicit_bzero(again.s, again.a);
   stralloc_free(&again);
-  stralloc_free(&prompt);
   errno = e;
   return r;
 }

@@ -66,10 +66,11 @@ int vuser_aliasfile(stralloc *out, const char *alias);
  * ".qmail-default", the domain's own). 1 or -1 (no memory). */
 int vuser_aliasname(stralloc *out, const char *fn);
 
-/* Asks for a password on /dev/tty twice, without echo ("New password for
- * ADDR: ", "Retype: "), as vpopmail's vgetpasswd does. 1 with the password
- * in pw (NUL-terminated), 0 the two differ or it is empty (why says which),
- * -1 no terminal or a read error (errno). */
-int vuser_askpassword(const char *addr, stralloc *pw, const char **why);
+/* Asks for a password on /dev/tty twice, without echo, with the prompts
+ * ask and again (vadduser and vpasswd: "New password for ADDR: ",
+ * "Retype new password: ", as vpopmail's vgetpasswd). 1 with the password
+ * in pw (NUL-terminated), 0 the two differ, it is empty or too long (why
+ * says which), -1 no terminal or a read error (errno). */
+int vuser_askpassword(const char *ask, const char *again, stralloc *pw, const char **why);
 
 #endif
