@@ -321,7 +321,8 @@ int main(int argc, char **argv)
   char **recips = 0;
   size_t numforward = 0, arecips = 0;
   unsigned long count_file = 0, count_forward = 0, count_program = 0;
-  int flagforwardonly;
+  const char *why;
+  int flagforwardonly, r;
 
   umask(077);
   sig_blocknone();
@@ -384,23 +385,13 @@ int main(int argc, char **argv)
     if (!stralloc_append(&cmds, '\n')) temp_nomem();
 
   dotqmail_start(&d, cmds.s, cmds.len);
-  while (dotqmail_next(&d, &l)) {
+  while ((r = dotqmail_delivery(&d, &flagforwardonly, &l, &why)) == 1) {
     char *arg = (char *)l.arg;
     arg[l.len] = 0;
     switch (l.kind) {
-      case DOTQMAIL_BLANK:
-        if (d.lineno == 1) strerr_die(111, "Uh-oh: first line of .qmail file is blank. (#4.2.1)");
-        break;
-      case DOTQMAIL_COMMENT:
-      case DOTQMAIL_IGNORED:
-        break;
-      case DOTQMAIL_LIST:
-        flagforwardonly = 1;
-        break;
       case DOTQMAIL_MBOX:
       case DOTQMAIL_MAILDIR:
         ++count_file;
-        if (flagforwardonly) strerr_die(111, "Uh-oh: .qmail has file delivery but has x bit set. (#4.7.0)");
         if (l.kind == DOTQMAIL_MAILDIR) {
           if (flagdoit) maildir(arg);
           else sayit("maildir ", arg, l.len);
@@ -411,11 +402,10 @@ int main(int argc, char **argv)
         break;
       case DOTQMAIL_PROGRAM:
         ++count_program;
-        if (flagforwardonly) strerr_die(111, "Uh-oh: .qmail has prog delivery but has x bit set. (#4.7.0)");
         if (flagdoit) mailprogram(arg);
         else sayit("program ", arg, l.len);
         break;
-      case DOTQMAIL_FORWARD:
+      default: /* DOTQMAIL_FORWARD */
         ++count_forward;
         if (!flagdoit) { sayit("forward ", arg, l.len); break; }
         if (numforward == arecips) {
@@ -433,6 +423,7 @@ int main(int argc, char **argv)
      * already seen still happen. */
     if (flag99) break;
   }
+  if (r == -1) strerr_die(111, why);
 
   if (numforward && flagdoit) mailforward(recips, numforward);
   count_print(count_file, count_forward, count_program);

@@ -554,42 +554,26 @@ static void dolines(int forwardonly, const struct maildirquota *quota)
   struct dotqmail_line l;
   char *fwd[FORWARD_MAX];
   size_t nfwd = 0;
+  const char *why;
+  int r;
 
   if (!cmds.len || cmds.s[cmds.len - 1] != '\n')
     if (!stralloc_append(&cmds, '\n')) temp_nomem();
   dotqmail_start(&d, cmds.s, cmds.len);
-  while (dotqmail_next(&d, &l)) {
+  while ((r = dotqmail_delivery(&d, &forwardonly, &l, &why)) == 1) {
     char *arg = (char *)l.arg;
     arg[l.len] = 0;
     switch (l.kind) {
-      case DOTQMAIL_BLANK:
-        if (d.lineno == 1) strerr_die(111, "Uh-oh: first line of .qmail file is blank. (#4.2.1)");
-        break;
-      case DOTQMAIL_COMMENT:
-      case DOTQMAIL_IGNORED:
-        break;
-      case DOTQMAIL_LIST:
-        forwardonly = 1;
-        break;
-      case DOTQMAIL_MAILDIR:
-        if (forwardonly) strerr_die(111, "Uh-oh: .qmail has file delivery but has x bit set. (#4.7.0)");
-        tomaildir(arg, !strcmp(arg, "./Maildir/") ? quota : 0);
-        break;
-      case DOTQMAIL_MBOX:
-        if (forwardonly) strerr_die(111, "Uh-oh: .qmail has file delivery but has x bit set. (#4.7.0)");
-        tombox(arg);
-        break;
-      case DOTQMAIL_PROGRAM:
-        if (forwardonly) strerr_die(111, "Uh-oh: .qmail has prog delivery but has x bit set. (#4.7.0)");
-        toprogram(arg);
-        break;
-      case DOTQMAIL_FORWARD:
+      case DOTQMAIL_MAILDIR: tomaildir(arg, !strcmp(arg, "./Maildir/") ? quota : 0); break;
+      case DOTQMAIL_MBOX: tombox(arg); break;
+      case DOTQMAIL_PROGRAM: toprogram(arg); break;
+      default: /* DOTQMAIL_FORWARD */
         if (nfwd == FORWARD_MAX) strerr_die(111, "Uh-oh: .qmail has more than 1000 forward lines. (#4.7.0)");
         fwd[nfwd++] = arg;
-        break;
     }
     if (flag99) break;
   }
+  if (r == -1) strerr_die(111, why);
   toforwards(fwd, nfwd);
 }
 

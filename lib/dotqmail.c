@@ -59,6 +59,32 @@ int dotqmail_next(struct dotqmail *d, struct dotqmail_line *l)
   return 1;
 }
 
+int dotqmail_delivery(struct dotqmail *d, int *forwardonly, struct dotqmail_line *l, const char **why)
+{
+  while (dotqmail_next(d, l))
+    switch (l->kind) {
+      case DOTQMAIL_BLANK:
+        if (d->lineno == 1) { *why = "Uh-oh: first line of .qmail file is blank. (#4.2.1)"; return -1; }
+        break;
+      case DOTQMAIL_COMMENT:
+      case DOTQMAIL_IGNORED:
+        break;
+      case DOTQMAIL_LIST:
+        *forwardonly = 1;
+        break;
+      case DOTQMAIL_MBOX:
+      case DOTQMAIL_MAILDIR:
+        if (*forwardonly) { *why = "Uh-oh: .qmail has file delivery but has x bit set. (#4.7.0)"; return -1; }
+        return 1;
+      case DOTQMAIL_PROGRAM:
+        if (*forwardonly) { *why = "Uh-oh: .qmail has prog delivery but has x bit set. (#4.7.0)"; return -1; }
+        return 1;
+      case DOTQMAIL_FORWARD:
+        return 1;
+    }
+  return 0;
+}
+
 int dotqmail_safeext(stralloc *sa, const char *ext)
 {
   size_t i;

@@ -59,6 +59,17 @@ void dotqmail_start(struct dotqmail *d, const char *s, size_t len);
 /* 1 and the next line in l, or 0 at the end. */
 int dotqmail_next(struct dotqmail *d, struct dotqmail_line *l);
 
+/* The deliveries of a .qmail file, in order, as qmail-local follows them
+ * (qmail-local and vdelivermail both): comments, blank lines and ignored
+ * '+' lines are skipped, "+list" makes the rest forward-only (as does the
+ * file's execute bit: *forwardonly starts as the caller found it). 1 and
+ * the next DOTQMAIL_PROGRAM, _MBOX, _MAILDIR or _FORWARD line in l; 0 at
+ * the end; -1 when the file is one qmail-local refuses to follow from
+ * this line on (a blank first line; a file or program delivery in a
+ * forward-only file), with qmail-local's reason (a temporary failure, to
+ * end the delivery with) in *why. */
+int dotqmail_delivery(struct dotqmail *d, int *forwardonly, struct dotqmail_line *l, const char **why);
+
 /* The extension as it appears in file names: uppercase letters lowercased
  * and dots turned into colons, so that no name made from it has a ".."
  * component. 1, or 0 (ENOMEM). */

@@ -133,6 +133,49 @@ static void test_iterate(void)
   }
 }
 
+static void test_delivery(void)
+{
+  static const struct {
+    const char *in;
+    int forwardonly;
+    const char *want; /* the deliveries, "kind:arg|", then "!" and the error's code, or "." */
+  } cases[] = {
+    { "", 0, "." },
+    { "#c\n\n+x\n./Maildir/\n|p\n&a@b\nc@d\n/m\n", 0,
+      "maildir:./Maildir/|program:p|forward:a@b|forward:c@d|mbox:/m|." },
+    { "\n./Maildir/\n", 0, "!#4.2.1" },
+    { "./Maildir/\n", 1, "!#4.7.0" },
+    { "&a@b\n|p\n", 1, "forward:a@b|!#4.7.0" },
+    { "&a@b\n+list\n&c@d\n", 0, "forward:a@b|forward:c@d|." },
+    { "&a@b\n+list\n./Maildir/\n", 0, "forward:a@b|!#4.7.0" },
+    { "&a@b\n+list\n|p\n", 0, "forward:a@b|!#4.7.0" },
+  };
+  size_t i;
+
+  for (i = 0; i < N(cases); ++i) {
+    struct dotqmail d;
+    struct dotqmail_line l;
+    stralloc got = STRALLOC_ZERO;
+    const char *why = 0;
+    int fo = cases[i].forwardonly, r;
+    dotqmail_start(&d, cases[i].in, strlen(cases[i].in));
+    while ((r = dotqmail_delivery(&d, &fo, &l, &why)) == 1) {
+      stralloc_cats(&got, kindname(l.kind));
+      stralloc_append(&got, ':');
+      stralloc_catb(&got, l.arg, l.len);
+      stralloc_append(&got, '|');
+    }
+    if (r == -1) {
+      const char *code = why ? strstr(why, "(#") : 0;
+      stralloc_append(&got, '!');
+      if (code) stralloc_catb(&got, code + 1, 6);
+    } else
+      stralloc_append(&got, '.');
+    check_bytes(got.s, got.len, cases[i].want, strlen(cases[i].want), "delivery %zu", i);
+    stralloc_free(&got);
+  }
+}
+
 static void test_safeext(void)
 {
   static const struct { const char *in, *want; } cases[] = {
@@ -351,6 +394,7 @@ int main(void)
 {
   test_parse();
   test_iterate();
+  test_delivery();
   test_safeext();
   tmpdir_make("dotqmail_test");
   if (chdir(tmpdir_name) == -1) { perror("chdir"); return 111; }
