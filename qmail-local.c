@@ -49,8 +49,6 @@ static NORETURN void usage(void)
 }
 static NORETURN void temp_nomem(void) { strerr_die(111, "Out of memory. (#4.3.0)"); }
 static NORETURN void temp_rewind(void) { strerr_die(111, "Unable to rewind message. (#4.3.0)"); }
-static NORETURN void temp_childcrashed(void) { strerr_die(111, "Aack, child crashed. (#4.3.0)"); }
-static NORETURN void temp_fork(void) { strerr_die(111, "Unable to fork: ", error_str(errno), ". (#4.3.0)"); }
 static NORETURN void temp_read(void) { strerr_die(111, "Unable to read message: ", error_str(errno), ". (#4.3.0)"); }
 static NORETURN void temp_qmail(const char *fn)
 {
@@ -185,16 +183,7 @@ static void buildenv(void)
 static void mailprogram(const char *prog)
 {
   buildenv();
-  switch (delivery_program(prog, env.v)) {
-    case DELIVERY_PROG_OK: break;
-    case DELIVERY_PROG_STOP: flag99 = 1; break;
-    case DELIVERY_PROG_PERM: _exit(100);
-    case DELIVERY_PROG_TEMP: _exit(111);
-    case DELIVERY_PROG_CRASHED: temp_childcrashed();
-    case DELIVERY_PROG_EREWIND: temp_rewind();
-    case DELIVERY_PROG_EFORK: temp_fork();
-    case DELIVERY_PROG_ENOSH: strerr_die(111, "Unable to run /bin/sh: ", error_str(errno), ". (#4.3.0)");
-  }
+  if (delivery_program(prog, env.v)) flag99 = 1;
 }
 
 /* ---- forwards ---- */

@@ -65,7 +65,6 @@ static NORETURN void temp_nomem(void) { strerr_die(111, "Out of memory. (#4.3.0)
 static NORETURN void temp_rewind(void) { strerr_die(111, "Unable to rewind message. (#4.3.0)"); }
 static NORETURN void temp_read(void) { strerr_die(111, "Unable to read message: ", error_str(errno), ". (#4.3.0)"); }
 static NORETURN void temp_fork(void) { strerr_die(111, "Unable to fork: ", error_str(errno), ". (#4.3.0)"); }
-static NORETURN void temp_childcrashed(void) { strerr_die(111, "Aack, child crashed. (#4.3.0)"); }
 static NORETURN void temp_write(const char *fn)
 {
   strerr_die(111, "Unable to write ", fn, ": ", error_str(errno), ". (#4.3.0)");
@@ -375,16 +374,7 @@ static int flag99;
  * the current directory, with qmail-local's environment. */
 static void toprogram(const char *prog)
 {
-  switch (delivery_program(prog, environ)) {
-    case DELIVERY_PROG_OK: break;
-    case DELIVERY_PROG_STOP: flag99 = 1; break;
-    case DELIVERY_PROG_PERM: _exit(100);
-    case DELIVERY_PROG_TEMP: _exit(111);
-    case DELIVERY_PROG_CRASHED: temp_childcrashed();
-    case DELIVERY_PROG_EREWIND: temp_rewind();
-    case DELIVERY_PROG_EFORK: temp_fork();
-    case DELIVERY_PROG_ENOSH: strerr_die(111, "Unable to run /bin/sh: ", error_str(errno), ". (#4.3.0)");
-  }
+  if (delivery_program(prog, environ)) flag99 = 1;
 }
 
 /* All forwards in one qmail-inject -a -f sender -- addr..., after every

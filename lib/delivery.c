@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "quote.h"
+#include "strerr.h"
 
 static void delivery_nonl(stralloc *sa, size_t from)
 {
@@ -110,7 +112,7 @@ int delivery_env(envbuild *e, const struct delivery *d)
   return envbuild_unset(e, "DEFAULT");
 }
 
-enum delivery_prog delivery_program(const char *prog, char *const *envp)
+int delivery_program(const char *prog, char *const *envp)
 {
   posix_spawnattr_t attr;
   sigset_t set;
@@ -118,13 +120,13 @@ enum delivery_prog delivery_program(const char *prog, char *const *envp)
   pid_t pid;
   int r, wstat;
 
-  if (lseek(0, 0, SEEK_SET) == -1) return DELIVERY_PROG_EREWIND;
+  if (lseek(0, 0, SEEK_SET) == -1) strerr_die(111, "Unable to rewind message. (#4.3.0)");
   argv[0] = (char *)"/bin/sh";
   argv[1] = (char *)"-c";
   argv[2] = (char *)prog;
   argv[3] = 0;
   r = posix_spawnattr_init(&attr);
-  if (r) { errno = r; return DELIVERY_PROG_EFORK; }
+  if (r) strerr_die(111, "Unable to fork: ", error_str(r), ". (#4.3.0)");
   /* SIGPIPE is ignored by the caller, but not in the program. */
   sigemptyset(&set);
   sigaddset(&set, SIGPIPE);
@@ -135,19 +137,16 @@ enum delivery_prog delivery_program(const char *prog, char *const *envp)
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   r = posix_spawn(&pid, argv[0], 0, &attr, argv, envp);
   posix_spawnattr_destroy(&attr);
-  if (r) {
-    errno = r;
-    return r == EAGAIN || r == ENOMEM ? DELIVERY_PROG_EFORK : DELIVERY_PROG_ENOSH;
-  }
+  if (r == EAGAIN || r == ENOMEM) strerr_die(111, "Unable to fork: ", error_str(r), ". (#4.3.0)");
+  if (r) strerr_die(111, "Unable to run /bin/sh: ", error_str(r), ". (#4.3.0)");
   while (waitpid(pid, &wstat, 0) == -1)
-    if (errno != EINTR) return DELIVERY_PROG_EFORK;
-  if (!WIFEXITED(wstat)) return DELIVERY_PROG_CRASHED;
+    if (errno != EINTR) strerr_die(111, "Unable to wait for child: ", error_str(errno), ". (#4.3.0)");
+  if (!WIFEXITED(wstat)) strerr_die(111, "Aack, child crashed. (#4.3.0)");
   switch (WEXITSTATUS(wstat)) {
-    case 0: return DELIVERY_PROG_OK;
-    case 99: return DELIVERY_PROG_STOP;
-    /* The program has said why on our descriptors 1 and 2. */
+    case 0: return 0;
+    case 99: return 1;
     case 100:
-    case 64: case 65: case 70: case 76: case 77: case 78: case 112: return DELIVERY_PROG_PERM;
-    default: return DELIVERY_PROG_TEMP;
+    case 64: case 65: case 70: case 76: case 77: case 78: case 112: _exit(100);
+    default: _exit(111);
   }
 }

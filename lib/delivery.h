@@ -46,18 +46,12 @@ int delivery_env(envbuild *e, const struct delivery *d);
 
 /* Runs a |program line as qmail-local does: sh -c prog in the current
  * directory, the message on descriptor 0 rewound to its start, SIGPIPE
- * and SIGALRM back to their defaults, environment envp; waits for it. */
-enum delivery_prog {
-  DELIVERY_PROG_OK,      /* exit 0 */
-  DELIVERY_PROG_STOP,    /* exit 99: done, and skip the rest of the file */
-  DELIVERY_PROG_PERM,    /* exit 100, or a sysexits code qmail counts as
-                            permanent (64 65 70 76 77 78 112) */
-  DELIVERY_PROG_TEMP,    /* any other exit code */
-  DELIVERY_PROG_CRASHED, /* killed by a signal */
-  DELIVERY_PROG_EREWIND, /* the message could not be rewound */
-  DELIVERY_PROG_EFORK,   /* it could not be started, or waited for (errno) */
-  DELIVERY_PROG_ENOSH    /* /bin/sh could not be run (errno) */
-};
-enum delivery_prog delivery_program(const char *prog, char *const *envp);
+ * and SIGALRM back to their defaults, environment envp; waits for it.
+ * 0 when it exited 0, 1 when it exited 99 (done: skip the rest of the
+ * file). Anything else ends the delivery as qmail-local does: exit 100
+ * for 100 and the sysexits codes qmail counts as permanent (64 65 70 76
+ * 77 78 112; the program has said why on descriptors 1 and 2), exit 111
+ * for any other code, a crash, or a program that cannot be run. */
+int delivery_program(const char *prog, char *const *envp);
 
 #endif
