@@ -366,6 +366,32 @@ static void journal_simple(char type, unsigned long id)
 }
 
 /* Replaying: rebuild the messages from the records. */
+/* The numbers the journal ended (E) as it was replayed at start. A file
+ * in mess/ under one of them, with no newer message of that number, is a
+ * finished message whose removal a kill cut off (its E is written before
+ * the R: journal_and_clean): recover_mess removes it at once. Freed after
+ * recover_mess. */
+static unsigned long *ended;
+static size_t nended, aended;
+
+static void ended_add(unsigned long id)
+{
+  if (nended == aended) {
+    size_t n = aended ? aended * 2 : 1024;
+    unsigned long *e;
+    while (!(e = realloc(ended, n * sizeof *e))) nomem();
+    ended = e;
+    aended = n;
+  }
+  ended[nended++] = id;
+}
+
+static int ulongcmp(const void *a, const void *b)
+{
+  unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+  return x < y ? -1 : x > y;
+}
+
 static int replay_record(void *arg, const char *p, size_t len)
 {
   const char *f;
@@ -429,6 +455,7 @@ static int replay_record(void *arg, const char *p, size_t len)
       return 0;
     case 'E':
       if (m) { msg_unlink(m); msg_free(m); }
+      ended_add(id);
       return 0;
   }
   return 0;
@@ -1419,6 +1446,7 @@ static void recover_mess(void)
 
   for (b = 0; b < hsize; ++b)
     for (m = htab[b]; m; m = m->hnext) m->committed = 0;
+  if (nended) qsort(ended, nended, sizeof *ended, ulongcmp);
   for (i = 0; i < auto_split; ++i) {
     DIR *d;
     struct dirent *e;
@@ -1442,6 +1470,8 @@ static void recover_mess(void)
             clean_send('T', m, id, (unsigned long)m->msglen);
           } else
             m->committed = 1;
+        } else if (nended && bsearch(&id, ended, nended, sizeof *ended, ulongcmp)) {
+          clean_send('R', 0, id, 0); /* finished; its removal was cut off */
         } else if (st.st_mtime + OSSIFIED < recent) {
           logs("warning: removing message ");
           logn(id);
@@ -1453,6 +1483,9 @@ static void recover_mess(void)
     }
     closedir(d);
   }
+  free(ended);
+  ended = 0;
+  nended = aended = 0;
   /* Known messages neither in mess/ nor in todo/ are gone. */
   for (b = 0; b < hsize; ++b)
     for (m = htab[b]; m; m = next) {
@@ -1565,7 +1598,8 @@ int main(void)
   if (journal_replay(&journal, replay_record, 0) == -1) die_start("unable to read state/journal");
   orphans_apply(1);
   recover_mess();
-  if (journal_compact() == -1) logs("warning: unable to compact the journal\n");
+  /* (later, if recover_mess queued removals: their E records must stay) */
+  if (!cleanout.len && journal_compact() == -1) logs("warning: unable to compact the journal\n");
   todo_watch();
   if (inotifyfd == -1) {
     triggerfd = open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -1610,7 +1644,9 @@ int main(void)
       if (recent >= nextorphans) { orphans_apply(0); nextorphans = recent + 60; }
     }
     if (journal_flush(&journal) == -1) logs("warning: trouble writing the journal\n");
-    if (journal.size > COMPACT_MIN && journal.size > 4 * livebytes + COMPACT_MIN)
+    /* Not while R commands wait to go out: their E records must stay in
+     * the journal until qmail-clean has them (recover_mess). */
+    if (!cleanout.len && journal.size > COMPACT_MIN && journal.size > 4 * livebytes + COMPACT_MIN)
       if (journal_compact() == -1) logs("warning: unable to compact the journal\n");
     for (c = 0; c < CHANNELS; ++c)
       if (spawnalive[c] && writeout(fdtospawn[c], &spawnout[c]) == -1) {

@@ -730,6 +730,37 @@ def test_pool():
 
 
 
+def test_removal_cut_off():
+    """A kill between a finished message's E record and its R to
+    qmail-clean leaves its file in mess/ with no envelope: at the next
+    start, the journal's E says it is finished, and it is removed at once
+    (not after 36 hours, the rule for files the journal never knew)."""
+    s = new_system()
+    try:
+        s.start()
+        s.inject(msg("ended"), "alice@test.example", ["bob@test.example"])
+        check(s.wait_messages("bob", 1), "cut-off removal: delivered")
+        check(wait_for(s.queue_empty, 30), "cut-off removal: removed")
+        ids = [int(l.split()[2]) for l in log_lines(s, r"^new msg ")]
+        s.stop()
+        s.proc = None
+        # what a kill at the wrong moment leaves: the file back in mess/
+        split = quail.conf_split()
+        left = os.path.join(ROOT, "queue", "mess", str(ids[0] % split), str(ids[0]))
+        with open(left, "w") as f:
+            f.write("Subject: ended\n\nbody\n")
+        young = os.path.join(ROOT, "queue", "mess", str((ids[0] + 1) % split), str(ids[0] + 1))
+        with open(young, "w") as f:
+            f.write("never journaled\n")
+        s.start()
+        check(wait_for(lambda: not os.path.exists(left), 30), "cut-off removal: the ended message's file is removed at start")
+        check(os.path.exists(young), "cut-off removal: a young file the journal never knew is left alone")
+        os.unlink(young)
+    finally:
+        s.stop()
+        s.cleanup()
+
+
 def test_burst():
     """Upgrade 1: new messages are read in batches between deliveries, so
     deliveries start long before a burst is preprocessed."""
@@ -767,6 +798,7 @@ test_timeout()
 test_verp_and_remote()
 test_cleanup_at_start()
 test_pool()
+test_removal_cut_off()
 test_concurrency()
 test_domain_concurrency()
 test_burst()
