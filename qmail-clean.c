@@ -215,8 +215,10 @@ int main(void)
       stralloc_free(&idf);
     }
     if (buffer_put(&out, &answer, 1) == -1) break;
-    /* Answer at once unless more commands are already waiting. */
-    if (in.p == in.n && buffer_flush(&out) == -1) break;
+    /* Answer at once unless more commands are already waiting; but the
+     * last of a run of commits at once anyway: their deliveries wait for
+     * it, and need not wait for the removals qmail-send sent along. */
+    if ((in.p == in.n || (cmd == 'C' && *buffer_peek(&in) != 'C')) && buffer_flush(&out) == -1) break;
   }
   _exit(0);
 }
