@@ -76,26 +76,32 @@ static char inspace[65536];
 static buffer out;
 static buffer in;
 
-/* "Received: (qmail PID invoked by alias); 22 Nov 2026 01:53:00 -0000\n"
- * "by alias", "from network" (the qmaild user), "for bounce" (the qmails
- * user) or "by uid N", exactly as qmail writes it. */
-static void put_received(unsigned long pid, uid_t uid, time_t when)
+/* How qmail's Received line says who queued the message: "by alias",
+ * "from network" (the qmaild user), "for bounce" (the qmails user), or 0
+ * for "by uid N". */
+static const char *invoked(uid_t uid)
 {
   const char *names[3];
   unsigned long ids[3];
   int found[3];
-  char num[FMT_ULONG];
-  char date[DATE822_MAX];
-  const char *how = 0;
 
   names[0] = auto_users[IDS_ALIAS];
   names[1] = auto_users[IDS_DAEMON];
   names[2] = auto_users[IDS_SEND];
   if (pwfile_lookup(IDS_PASSWD_FILE, 0, names, 3, ids, 0, found) == -1) die(QQ_CONFIG);
   if (!found[0] || !found[1] || !found[2]) die(QQ_CONFIG);
-  if (uid == ids[0]) how = "by alias";
-  else if (uid == ids[1]) how = "from network";
-  else if (uid == ids[2]) how = "for bounce";
+  if (uid == ids[0]) return "by alias";
+  if (uid == ids[1]) return "from network";
+  if (uid == ids[2]) return "for bounce";
+  return 0;
+}
+
+/* "Received: (qmail PID invoked by alias); 22 Nov 2026 01:53:00 -0000\n",
+ * exactly as qmail writes it. */
+static void put_received(unsigned long pid, uid_t uid, const char *how, time_t when)
+{
+  char num[FMT_ULONG];
+  char date[DATE822_MAX];
 
   if (buffer_puts(&out, "Received: (qmail ") == -1) die_write();
   if (buffer_put(&out, num, fmt_ulong(num, pid)) == -1) die_write();
@@ -205,6 +211,7 @@ int main(void)
 {
   stralloc todofn = STRALLOC_ZERO;
   char trailer[QFILE_TRAILER];
+  const char *how;
   struct stat st;
   unsigned long pid;
   uint64_t msglen, envlen;
@@ -232,7 +239,12 @@ int main(void)
   buffer_init(&out, fd, outspace, sizeof outspace, 0);
   buffer_init(&in, 0, inspace, sizeof inspace, 0);
 
-  put_received(pid, uid, now);
+  how = invoked(uid);
+  /* qmail-smtpd starts this program ahead of the message (qmail-smtpd(8)):
+   * the message's time is when its first bytes come, not when we began. */
+  if (buffer_feed(&in) == -1) die(QQ_READ);
+  now = time(0);
+  put_received(pid, uid, how, now);
   msglen = out.p;
   for (;;) {
     ssize_t r = buffer_feed(&in);

@@ -150,6 +150,38 @@ static void readmap(const char *fn, stralloc *sa, struct constmap *map, int *fla
   if (r && !constmap_init(map, sa->s, sa->len, 0)) die_nomem();
 }
 
+/* qmail-queue is started ahead of DATA: after the reply to HELO or EHLO,
+ * and at a transaction's first accepted recipient if none runs then, each
+ * time once the replies have gone out. Its start (an exec, a queue file
+ * taken from the pool) then overlaps the client's round trips instead of
+ * delaying the reply to the message, which reaches the disk that much
+ * sooner. One that runs unused stays for the next transaction (RSET, a
+ * second EHLO), takes its time stamps only when the message comes, and
+ * queues nothing if the session ends without one: it sees the end of its
+ * input before an envelope. A queue program named by QMAILQUEUE (a
+ * filter, perhaps costly to start) is started at DATA, as by qmail. */
+static struct qq qq;
+static int qqopen;   /* qq is running */
+static int qqearly;  /* the built-in qmail-queue: start it ahead */
+static int qqwanted; /* start it as soon as the replies are out */
+
+static void qq_start(void)
+{
+  qqwanted = 0;
+  if (qqopen) return;
+  qq.pid = 0; /* the log's qp when it cannot start */
+  if (qq_open(&qq) == 0) qqopen = 1;
+}
+
+/* A message broke off half-way: qmail-queue must not commit it. */
+static void qq_abort(void)
+{
+  if (!qqopen) return;
+  qq_fail(&qq);
+  qq_close(&qq);
+  qqopen = 0;
+}
+
 static void setup(void)
 {
   const char *x;
@@ -200,6 +232,8 @@ static void setup(void)
   if (!remotehost) remotehost = "unknown";
   remoteinfo = env_get("TCPREMOTEINFO");
   relayclient = env_get("RELAYCLIENT");
+  x = env_get("QMAILQUEUE"); /* as lib/qq chooses */
+  qqearly = !x || !*x;
 }
 
 static void setup_auth(int argc, char **argv)
@@ -318,6 +352,7 @@ static ssize_t feed(void)
   ssize_t r;
   if (in.p < in.n) return (ssize_t)(in.n - in.p);
   flush();
+  if (qqwanted) qq_start();
   r = buffer_feed(&in);
   if (r == -1) die_read();
   return r;
@@ -457,6 +492,7 @@ static int do_helo(const char *arg, size_t len)
   if (!stralloc_copyb(&helo, arg, len) || !stralloc_0(&helo)) die_nomem();
   seenhelo = 1;
   reset_transaction();
+  if (qqearly) qqwanted = 1;
   return 1;
 }
 
@@ -584,6 +620,7 @@ static void smtp_rcpt(const char *arg, size_t len)
   if (!stralloc_append(&logrcpt, '>')) die_nomem();
   ++nrcpt;
   put("250 2.1.5 ok\r\n");
+  if (qqearly && !qqopen) qqwanted = 1;
 }
 
 /* ---- the message ---- */
@@ -595,17 +632,16 @@ struct msg {
   struct smtpdata d;
   unsigned long long bytes; /* as stored */
   int toobig;
-  int open;                 /* qq is running */
 };
 static struct msg m;
 
 static void msg_put(void *ctx, const char *s, size_t n)
 {
   (void)ctx;
-  if (!m.open || m.toobig) return;
+  if (!qqopen || m.toobig) return;
   m.bytes += n;
   if (databytes && m.bytes > databytes) { m.toobig = 1; return; }
-  qq_put(&m.qq, s, n);
+  qq_put(&qq, s, n);
 }
 
 static const char *protocol(void)
@@ -619,13 +655,13 @@ static int msg_start(int dots)
 {
   memset(&m, 0, sizeof m);
   smtpdata_start(&m.d, dots, maxline);
-  if (qq_open(&m.qq) == -1) return 0;
-  m.open = 1;
+  qq_start(); /* unless it runs already */
+  if (!qqopen) return 0;
   tmp.len = 0;
   if (!received(&tmp, protocol(), localhost, remoteip, remotehost,
                 authed ? authuser.s : remoteinfo, seenhelo ? helo.s : 0, time(0)))
     die_nomem();
-  qq_put(&m.qq, tmp.s, tmp.len);
+  qq_put(&qq, tmp.s, tmp.len);
   return 1;
 }
 
@@ -655,7 +691,7 @@ static void log_tx(const char *result)
 {
   char num[FMT_ULONG], qp[FMT_ULONG];
   num[fmt_ulong(num, (unsigned long)m.bytes)] = 0;
-  qp[fmt_ulong(qp, qq_qp(&m.qq))] = 0;
+  qp[fmt_ulong(qp, qq_qp(&qq))] = 0;
   if (!stralloc_0(&logrcpt)) die_nomem();
   LOG("tx ip=", remoteip, " helo=", loghelo(), " auth=", authed ? sanitized(&tmp, authuser.s, authuser.len - 1) : "-",
       " from=<", sanitized(&lfrom, mailfrom.s, mailfrom.len - 1), "> to=", logrcpt.s,
@@ -670,7 +706,7 @@ static void msg_finish(void)
   char num[FMT_ULONG];
   const char *why = 0;
 
-  if (!m.open) {
+  if (!qqopen) {
     put("451 4.3.0 qq temporary problem (#4.3.0)\r\n");
     log_tx("451 4.3.0");
     reset_transaction();
@@ -683,8 +719,7 @@ static void msg_finish(void)
   else if (m.d.bare) why = "451 4.5.2 See https://cr.yp.to/docs/smtplf.html. (#4.5.2)\r\n";
   if (why) {
     char code[10];
-    qq_fail(&m.qq);
-    qq_close(&m.qq);
+    qq_abort();
     put(why);
     memcpy(code, why, 9);
     code[9] = 0;
@@ -692,20 +727,21 @@ static void msg_finish(void)
     reset_transaction();
     return;
   }
-  qq_from(&m.qq, mailfrom.s);
+  qq_from(&qq, mailfrom.s);
   {
     size_t i = 0;
     while (i < rcptto.len) {
-      qq_to(&m.qq, rcptto.s + i);
+      qq_to(&qq, rcptto.s + i);
       i += strlen(rcptto.s + i) + 1;
     }
   }
-  err = qq_close(&m.qq);
+  err = qq_close(&qq);
+  qqopen = 0;
   if (!*err) {
     put("250 2.0.0 ok ");
     putb(num, fmt_ulong(num, (unsigned long)time(0)));
     put(" qp ");
-    putb(num, fmt_ulong(num, qq_qp(&m.qq)));
+    putb(num, fmt_ulong(num, qq_qp(&qq)));
     put("\r\n");
     log_tx("250");
   } else if (*err == 'D') {
@@ -735,14 +771,13 @@ static void smtp_data(const char *arg, size_t len)
   while (!end) {
     ssize_t n = feed();
     size_t used;
-    if (n == 0) { qq_fail(&m.qq); qq_close(&m.qq); _exit(1); }
+    if (n == 0) { qq_abort(); _exit(1); }
     used = smtpdata_feed(&m.d, buffer_peek(&in), (size_t)n, &end, msg_put, 0);
     buffer_seek(&in, used);
     if (m.d.bare) {
       /* qmail's answer, and the end of the connection: whatever follows
        * might be a second message hidden in this one. */
-      qq_fail(&m.qq);
-      qq_close(&m.qq);
+      qq_abort();
       log_tx("451 4.5.2");
       quit("451 4.5.2 See https://cr.yp.to/docs/smtplf.html. (#4.5.2)\r\n");
     }
@@ -796,7 +831,7 @@ static void smtp_bdat(const char *arg, size_t len)
     ssize_t n = feed();
     size_t k, used;
     int end;
-    if (n == 0) { if (m.open) { qq_fail(&m.qq); qq_close(&m.qq); } _exit(1); }
+    if (n == 0) { qq_abort(); _exit(1); }
     k = (size_t)n < size ? (size_t)n : (size_t)size;
     /* After a bare CR or LF the rest is read and dropped. */
     used = smtpdata_feed(&m.d, buffer_peek(&in), k, &end, msg_put, 0);
@@ -1000,10 +1035,7 @@ int main(int argc, char **argv)
         explicit_bzero(line.s, line.len); /* an initial response holds the password */
         break;
       case SMTPCMD_RSET:
-        if (bdatmode) {
-          bdatmode = 0;
-          if (m.open) { qq_fail(&m.qq); qq_close(&m.qq); m.open = 0; }
-        }
+        if (bdatmode) { bdatmode = 0; qq_abort(); }
         reset_transaction();
         put("250 2.0.0 ok\r\n");
         break;

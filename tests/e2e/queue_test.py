@@ -6,6 +6,7 @@ cut (the strace ordering test checks that data, then name, then directory
 reach the disk in that order, which is what survives one).
 """
 
+import email.utils
 import os
 import random
 import re
@@ -91,6 +92,33 @@ def test_normal():
     check_eq(records[2:], [b"Fa@example.com", b"Tb@example.com", b"Tc@example.net"], "sender and recipients as given")
     check(abs(qtime - time.time()) < 300, "the trailer carries the queue time", str(qtime))
     check_eq(quail.queue_files(ROOT, "pid"), [], "nothing is left in pid/")
+
+
+def test_dated_by_message():
+    """qmail-smtpd starts qmail-queue ahead of the message: the Received
+    line and the queue time are when the message comes, not the start."""
+    quail.clear_queue()
+    m_r, m_w = os.pipe()
+    e_r, e_w = os.pipe()
+    p = subprocess.Popen([QQ], stdin=m_r, stdout=e_r, env=ENV)
+    os.close(m_r)
+    os.close(e_r)
+    time.sleep(2.2)
+    before = time.time()
+    os.write(m_w, b"Subject: late\n\nlate\n")
+    os.close(m_w)
+    os.write(e_w, b"Fa@example.com\0Tb@example.com\0\0")
+    os.close(e_w)
+    check_eq(p.wait(timeout=60), 0, "a message written 2 s after the start is queued")
+    files = todo()
+    if not check_eq(len(files), 1, "one file in todo/"):
+        return
+    message, records, qtime = quail.parse_queue_file(open(files[0], "rb").read())
+    m = RECEIVED.match(message)
+    when = email.utils.parsedate_to_datetime(message.split(b"\n", 1)[0].split(b"); ", 1)[1].decode()).timestamp() if m else 0
+    check(when >= int(before), "the Received line has the message's time, not the start's", repr(message[:100]))
+    check(qtime >= int(before), "so has the queue time in the trailer", "%r against %r" % (qtime, before))
+    quail.clear_queue()
 
 
 def test_edge_envelopes():
@@ -551,6 +579,7 @@ def test_durability(n=200, pool=False):
 
 
 test_normal()
+test_dated_by_message()
 test_edge_envelopes()
 test_bad_envelopes()
 test_unreadable()

@@ -19,6 +19,7 @@ runs with -H, so the remote host is "unknown"); the benchmark (bench/).
 
 import base64
 import contextlib
+import email.utils
 import os
 import re
 import shutil
@@ -846,6 +847,81 @@ def test_disconnect_in_data():
         check_eq(queued(), [], "nothing is queued from a broken-off DATA")
 
 
+def queue_programs(srv):
+    """Pids of the qmail-queue processes the server's sessions run."""
+    out = []
+    for pid in srv.children():
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if f.read().strip() == "qmail-queue":
+                    out.append(pid)
+        except OSError:
+            continue
+    return out
+
+
+def received_time(message):
+    """qmail-queue's Received line's time, in seconds since the epoch."""
+    m = re.match(rb"Received: \(qmail \d+ invoked [^)]*\); ([^\n]+)\n", message)
+    return email.utils.parsedate_to_datetime(m.group(1).decode()).timestamp() if m else None
+
+
+def test_queue_started_early():
+    """The built-in qmail-queue is started ahead of DATA (after EHLO, and
+    at a transaction's first accepted recipient), kept across RSET, used
+    by the next message, dated by that message, and queues nothing when
+    the session ends without one. A QMAILQUEUE program starts at DATA."""
+    with setup(queue="real") as (s, srv):
+        c = Client(srv.port)
+        check_eq(c.reply(), "220 test.example ESMTP", "greeting")
+        check_eq(c.cmd("NOOP"), "250 ok", "NOOP before EHLO")
+        check_eq(queue_programs(srv), [], "no qmail-queue before HELO or EHLO")
+        check_eq(c.cmd("EHLO client.example")[:3], "250", "EHLO")
+        check_eq(c.cmd("NOOP"), OK, "NOOP after it")
+        early = queue_programs(srv)
+        check_eq(len(early), 1, "qmail-queue runs once the reply to EHLO is out")
+        check_eq(c.cmd("RSET"), OK, "RSET")
+        check_eq(c.cmd("EHLO client.example")[:3], "250", "a second EHLO")
+        check_eq(c.cmd("NOOP"), OK, "NOOP after it")
+        check_eq(queue_programs(srv), early, "the same one still waits (RSET and EHLO do not stop it)")
+        time.sleep(2.2)
+        before = time.time()
+        r = transaction(c, rcpts=("alice@test.example", "bob@test.example"))
+        check(plain(r[-1]).startswith("250 ok "), "a message is queued", repr(r))
+        check_eq(plain(r[-1]).split(" qp ")[-1], str(early[0]) if early else None,
+                 "by the qmail-queue started after EHLO (the qp in the reply)")
+        q = queued()
+        check_eq(len(q), 1, "one message in the queue")
+        when = received_time(q[0][0]) if q else None
+        check(when is not None and when >= int(before),
+              "its Received line is dated when the message came, not when qmail-queue started",
+              "%r against %r" % (when, before))
+        check_eq(q[0][1][-2:] if q else None, [b"Talice@test.example", b"Tbob@test.example"], "its recipients")
+        check_eq(queue_programs(srv), [], "after the message, no qmail-queue runs")
+
+        c.cmd("MAIL FROM:<b@remote.example>")
+        check_eq(plain(c.cmd("RCPT TO:<x@elsewhere.example>"))[:3], "553", "a refused recipient")
+        check_eq(c.cmd("NOOP"), OK, "NOOP after it")
+        check_eq(queue_programs(srv), [], "a refused recipient starts none")
+        check_eq(c.cmd("RCPT TO:<alice@test.example>"), "250 2.1.5 ok", "an accepted one")
+        check_eq(c.cmd("NOOP"), OK, "NOOP after it")
+        check_eq(len(queue_programs(srv)), 1, "the first accepted recipient starts one")
+        check_eq(plain(c.cmd("QUIT"))[:3], "221", "QUIT with it unused")
+        check(srv.idle(), "qmail-smtpd and its unused qmail-queue are gone after QUIT")
+        check_eq(len(queued()), 1, "and it queued nothing")
+
+    with setup() as (s, srv):
+        c = hello(srv)
+        c.cmd("MAIL FROM:<a@remote.example>")
+        check_eq(c.cmd("RCPT TO:<alice@test.example>"), "250 2.1.5 ok", "QMAILQUEUE: a recipient")
+        check_eq(c.cmd("NOOP"), OK, "NOOP after it")
+        check_eq(len(srv.children()), 1, "QMAILQUEUE: before DATA, only qmail-smtpd runs")
+        check_eq(c.cmd("RSET"), OK, "QMAILQUEUE: RSET")
+        r = transaction(c)
+        check(plain(r[-1]).startswith("250 ok "), "QMAILQUEUE: the message is queued", repr(r))
+        check_eq(len(srv.recorded()), 1, "QMAILQUEUE: by the queue program")
+
+
 def test_concurrent_sessions():
     with setup(concurrency=250) as (s, srv):
         clients = []
@@ -1416,7 +1492,7 @@ TESTS = [
     test_commands, test_flow_smtplib, test_flow_swaks, test_flow_helo_and_pipelining, test_controls_unreadable,
     test_requirehelo, test_replies_after_helo, test_badhelo, test_rcpthosts, test_relayclient, test_localiphost, test_badmailfrom_badrcptto,
     test_databytes, test_hops, test_maxrcpt, test_maxbadcommands, test_pipelined_garbage, test_long_lines, test_timeouts,
-    test_disconnect_in_data, test_concurrent_sessions, test_rcptcheck, test_smtputf8, test_smuggling,
+    test_disconnect_in_data, test_queue_started_early, test_concurrent_sessions, test_rcptcheck, test_smtputf8, test_smuggling,
     test_bare_lf_in_headers, test_dot_unstuffing, test_bdat, test_auth_offered, test_auth,
     test_log_sanitized, test_queue_failures,
 ]
