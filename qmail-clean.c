@@ -48,6 +48,7 @@
 #include "stralloc.h"
 
 #define OSSIFIED 129600 /* 36 hours, well past qmail-queue's 24-hour timer */
+#define TRIM_IDLE 1000   /* ms without a command before pool overflow files go */
 
 static char inspace[1024];
 static char outspace[256];
@@ -180,14 +181,22 @@ int main(void)
     char answer, cmd;
     int r, k, want;
 
-    /* Idle: delete overflow files one by one, as long as no command
-     * waits (a new message's commit must not wait behind them). */
-    while (trimpos < trim.len && in.p == in.n) {
-      struct pollfd p;
-      p.fd = 0;
-      p.events = POLLIN;
-      if (poll(&p, 1, 0) != 0) break;
-      trim_one();
+    /* Idle: delete overflow files one by one, once no command has come
+     * for TRIM_IDLE and as long as none waits. A new message's commit
+     * must not wait behind them; nor may a delivery just started: the
+     * discard a deletion issues here slows every fsync for a millisecond
+     * or more, so the deletions wait until the work of the moment is
+     * surely done. Until then qmail-queue may reuse these files too. */
+    {
+      int wait = TRIM_IDLE;
+      while (trimpos < trim.len && in.p == in.n) {
+        struct pollfd p;
+        p.fd = 0;
+        p.events = POLLIN;
+        if (poll(&p, 1, wait) != 0) break;
+        trim_one();
+        wait = 0;
+      }
     }
 
     f[0].len = 0;

@@ -715,7 +715,7 @@ def test_pool():
         check(s.wait_messages("bob", 603, 180), "pool: burst of 600 delivered")
         check(wait_for(s.queue_empty, 60), "pool: burst removed")
         # Past the 512 slots, files go in under overflow names, deleted
-        # when qmail-clean has nothing else to do.
+        # once qmail-clean has had nothing to do for a second.
         check(wait_for(lambda: len(pool_files()) <= 512
                        and not [f for f in os.listdir(os.path.join(ROOT, "queue", "pool")) if f.startswith("x")], 60),
               "pool: overflow files deleted when idle: at most 512 files kept", str(len(pool_files())))
