@@ -49,6 +49,7 @@
 
 #define OSSIFIED 129600 /* 36 hours, well past qmail-queue's 24-hour timer */
 #define TRIM_IDLE 1000   /* ms without a command before pool overflow files go */
+#define TRIM_BACKLOG 10000 /* unless more wait: then one whenever no command waits */
 
 static char inspace[1024];
 static char outspace[256];
@@ -99,6 +100,7 @@ static unsigned long poolnext;
  * text, NUL-terminated one after the other, from trimpos on. */
 static stralloc trim = STRALLOC_ZERO;
 static size_t trimpos;
+static unsigned long trimcount; /* names from trimpos on */
 static stralloc overflow = STRALLOC_ZERO;
 
 static void trim_add(const char *name)
@@ -106,7 +108,8 @@ static void trim_add(const char *name)
   if (trimpos && trimpos == trim.len) trim.len = trimpos = 0;
   /* Out of memory: the file just stays in the pool, for reuse. */
   if (!stralloc_cats(&trim, name)) return;
-  if (!stralloc_0(&trim)) trim.len -= strlen(name);
+  if (!stralloc_0(&trim)) { trim.len -= strlen(name); return; }
+  ++trimcount;
 }
 
 /* Deletes one overflow file. qmail-queue may have taken it: that's fine. */
@@ -115,6 +118,7 @@ static void trim_one(void)
   const char *f = trim.s + trimpos;
   qpool_trim(f);
   trimpos += strlen(f) + 1;
+  --trimcount;
   if (trimpos == trim.len) trim.len = trimpos = 0;
 }
 
@@ -186,9 +190,11 @@ int main(void)
      * must not wait behind them; nor may a delivery just started: the
      * discard a deletion issues here slows every fsync for a millisecond
      * or more, so the deletions wait until the work of the moment is
-     * surely done. Until then qmail-queue may reuse these files too. */
+     * surely done. Until then qmail-queue may reuse these files too. But
+     * a queue never idle that long after a huge burst must not keep its
+     * disk space forever: past TRIM_BACKLOG files they go as before. */
     {
-      int wait = TRIM_IDLE;
+      int wait = trimcount > TRIM_BACKLOG ? 0 : TRIM_IDLE;
       while (trimpos < trim.len && in.p == in.n) {
         struct pollfd p;
         p.fd = 0;
