@@ -49,6 +49,7 @@
 #include "route.h"
 #include "scan.h"
 #include "sig.h"
+#include "spawner.h"
 #include "stralloc.h"
 #include "strerr.h"
 
@@ -226,6 +227,7 @@ struct msg {
   size_t cursor[CHANNELS];      /* next recipient of the pass under way */
   unsigned char where[CHANNELS];
   unsigned char committed;      /* in mess/, confirmed by qmail-clean */
+  unsigned char early;          /* journaled: local deliveries may start before the commit */
   unsigned char committing;     /* a C command is on its way */
   unsigned char finishing;      /* on the done list */
   unsigned char removing;       /* finished: its R command is due or on its way */
@@ -581,7 +583,8 @@ static time_t nextretry(time_t birth, int c)
 
 static void sched_heap(struct msg *m, int c, time_t when)
 {
-  if (m->where[c] != W_IDLE || !m->pending[c] || !m->committed) return;
+  if (m->where[c] != W_IDLE || !m->pending[c]) return;
+  if (!m->committed && !(c == 0 && m->early)) return;
   while (!prioq_insert(&heap[c], when, m)) nomem();
   m->where[c] = W_HEAP;
 }
@@ -694,6 +697,10 @@ static void del_start(int c, struct msg *m, size_t idx, struct dest *dest)
   while (!stralloc_catulong(o, (unsigned long)idx) || !stralloc_append(o, 0)) nomem();
   senderadd(o, m->sender, m->r[idx].addr);
   while (!stralloc_append(o, 0) || !stralloc_cats(o, m->r[idx].addr) || !stralloc_append(o, 0)) nomem();
+  /* Not committed yet: the spawner reads the message's first msglen bytes
+   * from todo/ (lib/spawner.h). */
+  if (!m->committed) while (!stralloc_catulong(o, (unsigned long)m->msglen)) nomem();
+  while (!stralloc_append(o, 0)) nomem();
 
   logs("starting delivery ");
   logn(d->delid);
@@ -1145,7 +1152,21 @@ static void todo_do(void)
     unsigned long id = todolist[--todolen];
     int r = todo_one(id);
     ++done;
-    if (r == 1) committinglist[ncommitting++] = msg_find(id);
+    if (r == 1) {
+      struct msg *m = msg_find(id);
+      committinglist[ncommitting++] = m;
+      /* Its local deliveries need not wait for the journal sync and the
+       * commit (main loop): the spawner copies the message out of todo/.
+       * A crash before the sync finds the message in todo/ again and
+       * delivers it again, as any crash between a delivery and its
+       * record does; nothing is lost. Bounces still wait for the commit
+       * (sched_done): they read mess/. */
+      if (m->msglen <= SPAWNER_EARLYMAX) {
+        m->early = 1;
+        msg_count(m);
+        sched_heap(m, 0, recent);
+      }
+    }
   }
 }
 
@@ -1556,6 +1577,15 @@ static int writeout(int fd, stralloc *sa)
   return 0;
 }
 
+static void spawn_flush(int c)
+{
+  if (spawnalive[c] && writeout(fdtospawn[c], &spawnout[c]) == -1) {
+    logs("alert: oh no! lost spawn connection! dying...\n");
+    spawnalive[c] = 0;
+    flagexitasap = 1;
+  }
+}
+
 int main(void)
 {
   time_t nextcleanup, nextorphans;
@@ -1634,7 +1664,13 @@ int main(void)
       break;
 
     if (!flagexitasap) {
-      if (todolen) todo_do();
+      if (todolen) {
+        todo_do();
+        /* The new messages' local deliveries go out now, to run beside
+         * the journal sync below rather than after it (todo_do). */
+        pass_do(0);
+        spawn_flush(0);
+      }
       finish_do();
       journal_and_clean(0);
       if (flagwake && used[1] < concurrency[1]) { flagwake = 0; destlimit_each(&destlim, dest_wake_each, 0); }
@@ -1648,12 +1684,7 @@ int main(void)
      * the journal until qmail-clean has them (recover_mess). */
     if (!cleanout.len && journal.size > COMPACT_MIN && journal.size > 4 * livebytes + COMPACT_MIN)
       if (journal_compact() == -1) logs("warning: unable to compact the journal\n");
-    for (c = 0; c < CHANNELS; ++c)
-      if (spawnalive[c] && writeout(fdtospawn[c], &spawnout[c]) == -1) {
-        logs("alert: oh no! lost spawn connection! dying...\n");
-        spawnalive[c] = 0;
-        flagexitasap = 1;
-      }
+    for (c = 0; c < CHANNELS; ++c) spawn_flush(c);
     if (cleanalive && writeout(FDTOCLEAN, &cleanout) == -1) { cleanalive = 0; flagexitasap = 1; }
     logflush();
 

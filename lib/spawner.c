@@ -1,4 +1,4 @@
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, memfd_create */
 #include "spawner.h"
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -181,23 +182,99 @@ static void job_finish(unsigned long delnum)
 
 /* ---- commands ---- */
 
-static stralloc field[5];
+static stralloc field[6];
 static int stage;
 static int toolong;
 
+/* The committed message id, for its delivery: queue/mess/..., under the
+ * shared lock that keeps it from being reused while the delivery and its
+ * children read it (lib/qpool.h). The descriptor, or -1 with why set. */
+static int message_open(unsigned long id, const char **why)
+{
+  stralloc fn = STRALLOC_ZERO;
+  struct stat st;
+  int fd;
+
+  if (!qfile_name(&fn, "queue/mess", id, auto_split) || !stralloc_0(&fn)) {
+    *why = "Zqmail-spawn out of memory. (#4.3.0)\n";
+    return -1;
+  }
+  fd = open(fn.s, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) { stralloc_free(&fn); *why = "Zqmail-spawn unable to open message. (#4.3.0)\n"; return -1; }
+  if (!qpool_hold(fd, fn.s, id)) {
+    stralloc_free(&fn);
+    close(fd);
+    *why = "Zqmail-spawn unable to lock message. (#4.3.0)\n";
+    return -1;
+  }
+  stralloc_free(&fn);
+  if (fstat(fd, &st) == -1) { close(fd); *why = "Zqmail-spawn unable to fstat message. (#4.3.0)\n"; return -1; }
+  if (!S_ISREG(st.st_mode)) { close(fd); *why = "ZSorry, message has wrong type. (#4.3.5)\n"; return -1; }
+  /* Only the queue user writes the queue; anything else here is an attack. */
+  if (st.st_uid != queueuid) { close(fd); *why = "ZSorry, message has wrong owner. (#4.3.5)\n"; return -1; }
+  return fd;
+}
+
+/* A message not committed yet (spawner.h): its first msglen bytes, from
+ * queue/todo/... or, once qmail-clean has moved it, queue/mess/..., in a
+ * sealed memory file the delivery reads from its start. Those bytes never
+ * change (the commit cuts only what follows them), and the file itself is
+ * let go at once: it cannot be reused before this delivery has ended. */
+static int message_copy(unsigned long id, unsigned long msglen, const char **why)
+{
+  static char buf[65536];
+  static const char *const dirs[2] = { "queue/todo", "queue/mess" };
+  stralloc fn = STRALLOC_ZERO;
+  struct stat st;
+  unsigned long off = 0;
+  int fd = -1, mfd, i;
+
+  if (msglen > SPAWNER_EARLYMAX) { *why = "ZInternal error: message too big to copy. (#4.3.5)\n"; return -1; }
+  for (i = 0; i < 2; ++i) {
+    fn.len = 0;
+    if (!qfile_name(&fn, dirs[i], id, auto_split) || !stralloc_0(&fn)) break;
+    fd = open(fn.s, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd != -1 || errno != ENOENT) break;
+  }
+  stralloc_free(&fn);
+  if (fd == -1) { *why = "Zqmail-spawn unable to open message. (#4.3.0)\n"; return -1; }
+  if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != queueuid || (uint64_t)st.st_size < msglen) {
+    close(fd);
+    *why = "ZSorry, message is not what qmail-send says it is. (#4.3.5)\n";
+    return -1;
+  }
+  mfd = memfd_create("message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd == -1) { close(fd); *why = "Zqmail-spawn unable to copy message. (#4.3.0)\n"; return -1; }
+  while (off < msglen) {
+    size_t want = msglen - off < sizeof buf ? (size_t)(msglen - off) : sizeof buf;
+    ssize_t r = pread(fd, buf, want, (off_t)off);
+    if (r == -1 && errno == EINTR) continue;
+    if (r <= 0 || commit_writeall(mfd, buf, (size_t)r) == -1) break;
+    off += (unsigned long)r;
+  }
+  close(fd);
+  if (off < msglen || lseek(mfd, 0, SEEK_SET) != 0
+      || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+    close(mfd);
+    *why = "Zqmail-spawn unable to copy message. (#4.3.0)\n";
+    return -1;
+  }
+  return mfd;
+}
+
 static void command_do(void)
 {
-  unsigned long delnum, id, idx;
-  stralloc fn = STRALLOC_ZERO;
+  unsigned long delnum, id, idx, msglen = 0;
   stralloc result = STRALLOC_ZERO;
-  struct stat st;
+  const char *why = 0;
   int fdmess, pi[2];
   pid_t pid;
   struct job *j;
 
   if (!scan_whole_ulong(field[0].s, auto_spawn - 1, &delnum)) return; /* no slot to answer on */
   if (toolong) { result_now(delnum, 0, 0, "ZInternal error: command too long. (#4.3.5)\n"); return; }
-  if (!scan_whole_ulong(field[1].s, (unsigned long)-1, &id) || !scan_whole_ulong(field[2].s, (unsigned long)-1, &idx)) {
+  if (!scan_whole_ulong(field[1].s, (unsigned long)-1, &id) || !scan_whole_ulong(field[2].s, (unsigned long)-1, &idx)
+      || (field[5].s[0] && !scan_whole_ulong(field[5].s, (unsigned long)-1, &msglen))) {
     result_now(delnum, 0, 0, "DInternal error: bad message id. (#5.3.5)\n");
     return;
   }
@@ -206,30 +283,8 @@ static void command_do(void)
   if (j->used) { result_now(delnum, id, idx, "ZInternal error: delnum in use. (#4.3.5)\n"); return; }
   if (!strchr(field[4].s, '@')) { result_now(delnum, id, idx, "DSorry, address must include host name. (#5.1.3)\n"); return; }
 
-  if (!qfile_name(&fn, "queue/mess", id, auto_split) || !stralloc_0(&fn)) {
-    result_now(delnum, id, idx, "Zqmail-spawn out of memory. (#4.3.0)\n");
-    return;
-  }
-  fdmess = open(fn.s, O_RDONLY | O_CLOEXEC);
-  if (fdmess == -1) { stralloc_free(&fn); result_now(delnum, id, idx, "Zqmail-spawn unable to open message. (#4.3.0)\n"); return; }
-  /* The shared lock goes with the descriptor to the delivery and its
-   * children: while any of them reads, the file is not reused for another
-   * message (lib/qpool.h). */
-  if (!qpool_hold(fdmess, fn.s, id)) {
-    stralloc_free(&fn);
-    close(fdmess);
-    result_now(delnum, id, idx, "Zqmail-spawn unable to lock message. (#4.3.0)\n");
-    return;
-  }
-  stralloc_free(&fn);
-  if (fstat(fdmess, &st) == -1) {
-    close(fdmess);
-    result_now(delnum, id, idx, "Zqmail-spawn unable to fstat message. (#4.3.0)\n");
-    return;
-  }
-  if (!S_ISREG(st.st_mode)) { close(fdmess); result_now(delnum, id, idx, "ZSorry, message has wrong type. (#4.3.5)\n"); return; }
-  /* Only the queue user writes the queue; anything else here is an attack. */
-  if (st.st_uid != queueuid) { close(fdmess); result_now(delnum, id, idx, "ZSorry, message has wrong owner. (#4.3.5)\n"); return; }
+  fdmess = field[5].s[0] ? message_copy(id, msglen, &why) : message_open(id, &why);
+  if (fdmess == -1) { result_now(delnum, id, idx, why); return; }
   if (pipe2(pi, O_CLOEXEC) == -1) {
     close(fdmess);
     result_now(delnum, id, idx, "Zqmail-spawn unable to create pipe. (#4.3.0)\n");
@@ -281,9 +336,9 @@ static void commands_read(void)
       f->len = 0;
       continue;
     }
-    if (++stage < 5) continue;
+    if (++stage < 6) continue;
     command_do();
-    for (stage = 0; stage < 5; ++stage) field[stage].len = 0;
+    for (stage = 0; stage < 6; ++stage) field[stage].len = 0;
     stage = 0;
     toolong = 0;
   }
@@ -324,7 +379,7 @@ void spawner_run(const struct spawner_ops *o, unsigned long t)
   pfd = calloc(auto_spawn + 2, sizeof *pfd);
   slot = calloc(auto_spawn + 2, sizeof *slot);
   if (!jobs || !pfd || !slot) _exit(111);
-  for (i = 0; i < 5; ++i) field[i].len = 0;
+  for (i = 0; i < 6; ++i) field[i].len = 0;
   if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) == -1) _exit(111);
 
   buffer_init(&out, 1, outspace, sizeof outspace, 0);

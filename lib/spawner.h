@@ -9,13 +9,21 @@
  * spawners (qmail-lspawn, qmail-rspawn). Text0 records:
  *
  *   at start, spawner to qmail-send:  <ceiling> NUL
- *   qmail-send to spawner:            <delnum> NUL <id> NUL <index> NUL <sender> NUL <recip> NUL
+ *   qmail-send to spawner:            <delnum> NUL <id> NUL <index> NUL <sender> NUL <recip> NUL <msglen> NUL
  *   spawner to qmail-send:            <delnum> NUL <K|Z|D><report> NUL
  *   qmail-send to spawner:            a<delnum> NUL   (the result is in the journal)
  *
- * delnum, id and index are decimal. The message is queue/mess/<id%split>/<id>
- * (relative to QMAILHOME). The ceiling is conf-spawn: qmail-send runs at
- * most that many deliveries at once on this spawner.
+ * delnum, id, index and msglen are decimal. The message is
+ * queue/mess/<id%split>/<id> (relative to QMAILHOME) when msglen is empty.
+ * With a msglen, the message is not committed yet: it is the first msglen
+ * bytes of queue/todo/<id%split>/<id>, whose envelope qmail-clean may be
+ * cutting off right then (or of queue/mess/... once it has): the spawner
+ * copies those bytes, which never change, into a sealed memory file for
+ * the delivery to read. So a local delivery starts while qmail-send syncs
+ * its journal, not after that and the commit. qmail-send does this only
+ * for messages of at most SPAWNER_EARLYMAX bytes, and the spawner refuses
+ * larger ones. The ceiling is conf-spawn: qmail-send runs at most that
+ * many deliveries at once on this spawner.
  *
  * A slot stays busy until qmail-send acknowledges its result, which it
  * does once the result is in its journal. When qmail-send goes away (end
@@ -29,6 +37,8 @@
  * before it says hello, so the new qmail-send never looks for orphans
  * too early. So a killed qmail-send does not make a finished delivery
  * happen twice. */
+
+#define SPAWNER_EARLYMAX 262144
 
 struct spawner_ops {
   const char *name;     /* "lspawn", "rspawn": the orphans file name */

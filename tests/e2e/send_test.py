@@ -786,6 +786,136 @@ def test_burst():
         s.cleanup()
 
 
+SEEKER = r"""#!/usr/bin/python3
+# A .qmail program: reads its standard input twice (from where it starts,
+# then again from 0) and says what it saw.
+import os, sys
+first = b""
+while True:
+    b = os.read(0, 65536)
+    if not b:
+        break
+    first += b
+os.lseek(0, 0, os.SEEK_SET)
+again = b""
+while True:
+    b = os.read(0, 65536)
+    if not b:
+        break
+    again += b
+with open(sys.argv[1], "wb") as f:
+    f.write(b"%d %d %d\n" % (len(first), first == again, os.fstat(0).st_size) + first)
+"""
+
+
+def read_nuls(fd, n, timeout=60):
+    """What fd gives until it has given n NULs (or ends, or is silent for
+    timeout seconds)."""
+    import select
+    out = b""
+    while out.count(b"\0") < n:
+        if not select.select([fd], [], [], timeout)[0]:
+            break
+        b = os.read(fd, 4096)
+        if not b:
+            break
+        out += b
+    return out
+
+
+def spawner_command(p, delnum, msgid, rcpt, msglen):
+    """One command to a spawner on p; its result (K, Z or D and the text)."""
+    p.stdin.write(b"%d\0%d\0%d\0bob@example.org\0%s\0%s\0" % (delnum, msgid, 0, rcpt.encode(), msglen.encode()))
+    p.stdin.flush()
+    out = read_nuls(p.stdout.fileno(), 2)
+    p.stdin.write(b"a%d\0" % delnum)
+    p.stdin.flush()
+    return out.split(b"\0")[1] if out.count(b"\0") >= 2 else out
+
+
+def test_early_delivery():
+    """A new message's local deliveries start before its commit: the
+    spawner copies the message's first msglen bytes out of todo/ (lib/
+    spawner.h), so the delivery sees exactly the message, seekable, of
+    the right size, and never the envelope after it."""
+    s = new_system()
+    try:
+        seeker = os.path.join(s.top, "seeker")
+        with open(seeker, "w") as f:
+            f.write(SEEKER)
+        os.chmod(seeker, 0o755)
+        out = os.path.join(s.top, "seen")
+        open(out, "w").close()
+        os.chown(out, s.uid, s.gid)
+        s.dotqmail("alice", "", "./Maildir/\n|%s %s\n" % (seeker, out))
+        s.start()
+        check_eq(s.inject(msg("early"), "bob@example.org", ["alice@test.example"]), 0, "a small message is queued")
+        check(s.wait_messages("alice", 1), "and delivered")
+        m = s.messages("alice")[0] if s.messages("alice") else b""
+        body = m.split(b"Delivered-To: alice@test.example\n", 1)[-1]
+        check(body.startswith(b"Received: (qmail ") and body.endswith(msg("early")),
+              "the Maildir copy is the message, nothing after it", repr(m[-80:]))
+        check(wait_for(lambda: os.path.getsize(out) > 0, 30), "the program ran")
+        with open(out, "rb") as f:
+            head, seen = f.read().split(b"\n", 1)
+        n, same, size = (int(x) for x in head.split())
+        check_eq((n, same, size), (len(seen), 1, len(seen)),
+                 "the program reads it from the start, again after seeking to 0, and its size is the message's")
+        check(seen.endswith(msg("early")) and b"Tbob" not in seen, "its input is the message, without the envelope")
+
+        big = msg("big", (b"y" * 69 + b"\n") * 4000)
+        check_eq(s.inject(big, "bob@example.org", ["bob@test.example"]), 0, "a message over 256 KiB is queued")
+        check(s.wait_messages("bob", 1), "and delivered (after its commit, from mess/)")
+        mb = s.messages("bob")[0] if s.messages("bob") else b""
+        check(mb.endswith(big), "exactly", "%d bytes" % len(mb))
+        s.stop()
+
+        # qmail-lspawn on its own, given commands as qmail-send gives them.
+        rc = quail.qmail_queue(msg("by hand"), b"Fbob@example.org\0Talice@test.example\0\0", env=s.plainenv())
+        files = quail.queue_files(ROOT, "todo")
+        check_eq((rc, len(files)), (0, 1), "a message waits in todo/, envelope and all")
+        if len(files) != 1:
+            return
+        with open(files[0], "rb") as f:
+            data = f.read()
+        message = quail.parse_queue_file(data)[0]
+        msgid = int(os.path.basename(files[0]))
+        env = s.plainenv()
+        env.update(s.env)
+        p = subprocess.Popen([os.path.join(BIN, "qmail-lspawn"), "./Maildir/"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, env=env, cwd="/")
+        try:
+            hello = read_nuls(p.stdout.fileno(), 1)
+            check(hello[:-1].isdigit(), "qmail-lspawn says its ceiling", repr(hello))
+            before = set(s.maildir("alice"))
+            r = spawner_command(p, 0, msgid, "alice@test.example", str(len(message)))
+            check(r.startswith(b"K"), "a delivery from todo/ with the message's length succeeds", repr(r))
+            new = sorted(set(s.maildir("alice")) - before)
+            got = open(new[0], "rb").read() if len(new) == 1 else b""
+            check(got.endswith(message) and not got.endswith(data),
+                  "it delivers the message's bytes and not the envelope after them", repr(got[-60:]))
+            r = spawner_command(p, 1, msgid, "alice@test.example", str(len(data) + 1))
+            check(r.startswith(b"Z") and b"not what qmail-send says" in r,
+                  "a length past the file's end: temporary failure, nothing delivered", repr(r))
+            r = spawner_command(p, 2, msgid, "alice@test.example", str(262145))
+            check(r.startswith(b"Z") and b"too big" in r, "a length over 256 KiB is refused", repr(r))
+            r = spawner_command(p, 3, msgid, "alice@test.example", "")
+            check(r.startswith(b"Z") and b"unable to open" in r,
+                  "without a length, only mess/ counts: not committed, not delivered", repr(r))
+            check_eq(len(s.maildir("alice")), len(before) + 1, "one delivery in all")
+            check_eq(open(files[0], "rb").read(), data, "the queue file is untouched")
+        finally:
+            p.stdin.close()
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    finally:
+        s.stop() if s.proc else None
+        s.cleanup()
+
+
 test_basic()
 test_inherited_fds()
 test_routing()
@@ -799,6 +929,7 @@ test_verp_and_remote()
 test_cleanup_at_start()
 test_pool()
 test_removal_cut_off()
+test_early_delivery()
 test_concurrency()
 test_domain_concurrency()
 test_burst()
