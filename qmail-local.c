@@ -9,7 +9,14 @@
  * queued through lib/qq. Exit 0 with "did F+W+P" (and "qp N" after a
  * forward) on descriptor 1; 100 permanent, 111 temporary, with one line
  * saying why and its enhanced status code. The text goes back to
- * qmail-send as the delivery report. */
+ * qmail-send as the delivery report.
+ *
+ *   qmail-local -W
+ *
+ * Started ahead by qmail-lspawn, as root, with a socket on descriptor 3:
+ * waits for one delivery (lib/handoff.h), takes on the user's identity,
+ * and goes on as if started for it. The exec is then off the delivery's
+ * path. */
 
 #include <errno.h>
 #include <signal.h>
@@ -25,10 +32,15 @@
 #include "dotqmail.h"
 #include "env.h"
 #include "error.h"
+#include "fd.h"
 #include "fmt.h"
+#include "handoff.h"
 #include "maildir.h"
 #include "mbox.h"
+#include "prot.h"
+#include "qlx.h"
 #include "qq.h"
+#include "scan.h"
 #include "sig.h"
 #include "stralloc.h"
 #include "strerr.h"
@@ -279,6 +291,40 @@ static void args(int argc, char **argv)
   if (homedir[0] != '/') usage();
 }
 
+/* -W: the delivery comes from qmail-lspawn on descriptor 3. Exit codes
+ * are qmail-lspawn's (lib/qlx.h), as for its own child; end of file (it
+ * went away before using us) is no delivery at all. */
+static void wait_for_delivery(int *argc, char ***argv)
+{
+  static char buf[HANDOFF_MAX];
+  static char *av[HANDOFF_LOCAL_FIELDS + 1];
+  const char *f[HANDOFF_LOCAL_FIELDS];
+  int fds[HANDOFF_LOCAL_FDS];
+  unsigned long uid, gid;
+  long n;
+  int k;
+
+  /* Ready: until qmail-lspawn has read this, it does not hand us a
+   * delivery (a bin/qmail-local that knows nothing of -W never says it). */
+  if (write(3, "R", 1) != 1) _exit(0);
+  n = handoff_recv(3, buf, sizeof buf, fds, HANDOFF_LOCAL_FDS);
+  if (n == 0) _exit(0);
+  if (n < 0) _exit(QLX_USAGE);
+  if (!handoff_unpack(buf, (size_t)n, f, HANDOFF_LOCAL_FIELDS) || !scan_whole_ulong(f[0], (unsigned long)-1, &uid)
+      || !scan_whole_ulong(f[1], (unsigned long)-1, &gid))
+    _exit(QLX_USAGE);
+  close(3);
+  if (fd_move(0, fds[0]) == -1 || fd_move(1, fds[1]) == -1 || fd_copy(2, 1) == -1) _exit(QLX_SYS);
+  if (prot_gid((gid_t)gid) == -1 || prot_uid((uid_t)uid) == -1) _exit(QLX_USAGE);
+  if (!getuid() || !geteuid()) _exit(QLX_ROOT);
+  av[0] = (char *)"qmail-local";
+  av[1] = (char *)"--";
+  for (k = 2; k < HANDOFF_LOCAL_FIELDS; ++k) av[k] = (char *)f[k];
+  av[HANDOFF_LOCAL_FIELDS] = 0;
+  *argc = HANDOFF_LOCAL_FIELDS;
+  *argv = av;
+}
+
 static void readcmds(int fd, off_t size)
 {
   if (size < 0 || (unsigned long long)size > DOTQMAIL_MAX) goto toobig;
@@ -313,6 +359,7 @@ int main(int argc, char **argv)
   const char *why;
   int flagforwardonly, r;
 
+  if (argc == 2 && !strcmp(argv[1], "-W")) wait_for_delivery(&argc, &argv);
   umask(077);
   sig_blocknone();
   sig_ignore(SIGPIPE);

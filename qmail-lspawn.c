@@ -9,13 +9,21 @@
  *
  * qmail-getpw runs in the delivery child, as in qmail: a name service
  * that hangs holds up that delivery only (until control/timeoutlocal),
- * never the loop that starts and reaps all the others. */
+ * never the loop that starts and reaps all the others.
+ *
+ * One qmail-local is kept started ahead (qmail-local -W, lib/handoff.h),
+ * waiting as root for a delivery to a user already known: it gets the
+ * user's ids, its arguments and its descriptors, takes the identity
+ * itself, and the exec (a good part of a local delivery's time here) is
+ * off the delivery's path. A bin/qmail-local that will not wait so (one
+ * a site put in its place) is simply executed for each delivery. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,7 +33,9 @@
 #include "cdb.h"
 #include "control.h"
 #include "error.h"
+#include "handoff.h"
 #include "fd.h"
+#include "fmt.h"
 #include "ids.h"
 #include "prot.h"
 #include "qlx.h"
@@ -201,6 +211,98 @@ static int lookup(const char *local, stralloc *nughde)
   return -1;
 }
 
+/* ---- a qmail-local started ahead ---- */
+
+static pid_t readypid;     /* waiting for its delivery (0: none) */
+static int readysock = -1; /* our end of its socket */
+static int readysaid;      /* it said it waits (qmail-local -W's "R") */
+static int readyworked;    /* one has taken a delivery */
+static int readyfailed;    /* bin/qmail-local would not wait: no more */
+
+static void ready_start(void)
+{
+  int sv[2];
+  pid_t pid;
+  if (readypid || readyfailed) return;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) return;
+  pid = vfork();
+  if (pid == 0) {
+    char *args[3];
+    int null = open("/dev/null", O_RDWR);
+    setpgid(0, 0); /* as for any delivery child (start) */
+    sig_default(SIGCHLD);
+    sig_default(SIGPIPE);
+    sig_blocknone();
+    /* Not qmail-send's pipes: only the socket, until the delivery. */
+    if (null == -1 || fd_copy(0, null) == -1 || fd_move(1, null) == -1) _exit(QLX_SYS);
+    if (fd_move(3, sv[1]) == -1) _exit(QLX_SYS);
+    args[0] = (char *)"bin/qmail-local";
+    args[1] = (char *)"-W";
+    args[2] = 0;
+    execv(args[0], args);
+    _exit(QLX_EXECSOFT);
+  }
+  close(sv[1]);
+  if (pid == -1) { close(sv[0]); return; }
+  readypid = pid;
+  readysock = sv[0];
+  readysaid = 0;
+}
+
+static void ready_drop(void)
+{
+  close(readysock); /* it sees the end of its socket and exits */
+  readysock = -1;
+  readypid = 0;
+}
+
+/* Hands the delivery to the qmail-local started ahead: its pid, or -1 if
+ * there is none or it is gone (the caller starts one the usual way). */
+static pid_t ready_use(const struct users_entry *u, const char *local, const char *host, const char *sender,
+                       int fdmess, int fdout)
+{
+  static stralloc msg = STRALLOC_ZERO;
+  char uid[FMT_ULONG], gid[FMT_ULONG];
+  const char *f[HANDOFF_LOCAL_FIELDS];
+  int fds[HANDOFF_LOCAL_FDS];
+  pid_t pid = readypid;
+  int r;
+
+  if (!pid) return -1;
+  if (!readysaid) {
+    char c;
+    ssize_t n = recv(readysock, &c, 1, MSG_DONTWAIT);
+    if (n == -1 && (errno == EAGAIN || errno == EINTR)) return -1; /* not yet: keep it for later */
+    if (n != 1 || c != 'R') {
+      /* Gone without a word: a bin/qmail-local that will not wait. */
+      if (!readyworked) readyfailed = 1;
+      ready_drop();
+      return -1;
+    }
+    readysaid = 1;
+  }
+  uid[fmt_ulong(uid, (unsigned long)u->uid)] = 0;
+  gid[fmt_ulong(gid, (unsigned long)u->gid)] = 0;
+  f[0] = uid;
+  f[1] = gid;
+  f[2] = u->user;
+  f[3] = u->home;
+  f[4] = local;
+  f[5] = u->dash;
+  f[6] = u->ext;
+  f[7] = host;
+  f[8] = sender;
+  f[9] = defaultdelivery;
+  fds[0] = fdmess;
+  fds[1] = fdout;
+  msg.len = 0;
+  r = handoff_pack(&msg, f, HANDOFF_LOCAL_FIELDS) ? handoff_send(readysock, msg.s, msg.len, fds, HANDOFF_LOCAL_FDS) : -1;
+  ready_drop();
+  if (r == -1) return -1;
+  readyworked = 1;
+  return pid;
+}
+
 /* ---- the delivery ---- */
 
 static void qlx_result(stralloc *result, int code)
@@ -241,6 +343,11 @@ static pid_t start(int fdmess, int fdout, const char *sender, const char *recip,
   if (r == 0) {
     if (!users_split(&nughde, &u)) { qlx_result(result, QLX_USAGE); return -1; }
     if (!u.uid) { qlx_result(result, QLX_ROOT); return -1; }
+  }
+
+  if (r == 0) {
+    pid = ready_use(&u, local.s, at + 1, sender, fdmess, fdout);
+    if (pid != -1) return pid;
   }
 
   /* When the user is known already, the child only sets itself up and
@@ -291,6 +398,9 @@ static pid_t start(int fdmess, int fdout, const char *sender, const char *recip,
 static void report(stralloc *result, int wstat, const char *s, size_t len)
 {
   size_t i;
+  /* A delivery has ended: the next qmail-local can start ahead now,
+   * without taking the processor from one under way. */
+  ready_start();
   if (!WIFEXITED(wstat)) { stralloc_copys(result, "Zqmail-local crashed.\n"); return; }
   switch (WEXITSTATUS(wstat)) {
     case QLX_CDB: case QLX_NOMEM: case QLX_SYS: case QLX_NOALIAS: case QLX_ROOT:
@@ -320,5 +430,6 @@ int main(int argc, char **argv)
   if (control_readulong(&limit, "control/timeoutlocal") == -1) _exit(111);
   if (!limit) limit = 86400;
   if (pipe2(cachepipe, O_CLOEXEC | O_NONBLOCK) == -1) _exit(111);
+  ready_start();
   spawner_run(&lspawn, limit);
 }

@@ -124,7 +124,17 @@ def test_inherited_fds():
         s.dotqmail("alice", "", "|ls -l /proc/self/fd > fds.out\n./Maildir/\n")
         s.start(pass_fds=(low, high))
         pids = s.helpers()
-        check_eq(len(pids), 4, "qmail-send and its three helpers are running", repr(pids))
+        names = []
+        for p in pids:
+            try:
+                with open("/proc/%d/cmdline" % p, "rb") as f:
+                    args = f.read().split(b"\0")
+                names.append(" ".join(a.decode() for a in [os.path.basename(args[0])] + args[1:2] if a))
+            except OSError:
+                names.append("?")
+        check_eq(sorted(names), ["qmail-clean", "qmail-local -W", "qmail-lspawn ./Maildir/", "qmail-rspawn",
+                                 "qmail-send"],
+                 "qmail-send, its three helpers and the qmail-local started ahead are running", repr(pids))
         leaks = {p: {fd: t for fd, t in proc_fds(p).items() if t == marker} for p in pids}
         check_eq({p: l for p, l in leaks.items() if l}, {},
                  "no daemon has descriptor %d or %d, inherited by qmail-start" % (low, high))
@@ -916,6 +926,64 @@ def test_early_delivery():
         s.cleanup()
 
 
+def ready_locals(s):
+    """Pids of the qmail-local -W processes qmail-lspawn keeps waiting."""
+    out = []
+    for p in s.helpers():
+        try:
+            with open("/proc/%d/cmdline" % p, "rb") as f:
+                if f.read().split(b"\0")[1:2] == [b"-W"]:
+                    out.append(p)
+        except OSError:
+            continue
+    return out
+
+
+def test_local_started_ahead():
+    """qmail-lspawn keeps a qmail-local started ahead (-W), which takes the
+    next delivery to a known user and becomes that user; a bin/qmail-local
+    that will not wait so is executed for each delivery instead."""
+    s = new_system()
+    real = os.path.join(BIN, "qmail-local")
+    saved = real + ".saved-by-test"
+    try:
+        s.dotqmail("alice", "", "|echo $PPID $(id -u) > ppid.out\n./Maildir/\n")
+        s.start()
+        ready = ready_locals(s)
+        check_eq(len(ready), 1, "one qmail-local waits for a delivery")
+        if ready:
+            st = os.stat("/proc/%d" % ready[0])
+            check_eq(st.st_uid, os.getuid(), "as qmail-lspawn's user, until it has one")
+        s.inject(msg("ahead"), "bob@example.org", ["alice@test.example"])
+        check(s.wait_messages("alice", 1), "a delivery to a known user")
+        out = os.path.join(s.homes["alice"], "ppid.out")
+        check(wait_for(lambda: os.path.exists(out) and os.path.getsize(out) > 0, 30), "its program ran")
+        ppid, uid = (open(out).read().split() + ["", ""])[:2]
+        check_eq((ppid, uid), (str(ready[0]) if ready else "", str(s.uid)),
+                 "it was the qmail-local started ahead, as the user")
+        check(wait_for(lambda: len(ready_locals(s)) == 1 and ready_locals(s) != ready, 30),
+              "and another one waits for the next delivery")
+        check_eq(os.stat(s.maildir("alice")[0]).st_uid, s.uid, "the Maildir file is the user's")
+        s.stop()
+        check(not s.helpers(), "the waiting qmail-local goes with qmail-lspawn")
+
+        # A site's own bin/qmail-local, which knows nothing of -W.
+        os.rename(real, saved)
+        with open(real, "w") as f:
+            f.write('#!/bin/sh\n[ "$1" = -W ] && exit 100\nexec %s "$@"\n' % saved)
+        os.chmod(real, 0o755)
+        s.start()
+        s.inject(msg("one"), "bob@example.org", ["alice@test.example"])
+        s.inject(msg("two"), "bob@example.org", ["alice@test.example"])
+        check(s.wait_messages("alice", 3), "a bin/qmail-local without -W still delivers, every time", s.logtext())
+        check_eq(ready_locals(s), [], "and none is kept waiting")
+    finally:
+        s.stop() if s.proc else None
+        if os.path.exists(saved):
+            os.rename(saved, real)
+        s.cleanup()
+
+
 test_basic()
 test_inherited_fds()
 test_routing()
@@ -930,6 +998,7 @@ test_cleanup_at_start()
 test_pool()
 test_removal_cut_off()
 test_early_delivery()
+test_local_started_ahead()
 test_concurrency()
 test_domain_concurrency()
 test_burst()
