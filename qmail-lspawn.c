@@ -235,7 +235,7 @@ static void ready_start(void)
     sig_blocknone();
     /* Not qmail-send's pipes: only the socket, until the delivery. */
     if (null == -1 || fd_copy(0, null) == -1 || fd_move(1, null) == -1) _exit(QLX_SYS);
-    if (fd_move(3, sv[1]) == -1) _exit(QLX_SYS);
+    if (fd_move(3, sv[1]) == -1 || fd_nocoe(3) == -1) _exit(QLX_SYS); /* 3 may have been it */
     args[0] = (char *)"bin/qmail-local";
     args[1] = (char *)"-W";
     args[2] = 0;

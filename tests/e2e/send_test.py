@@ -800,19 +800,20 @@ SEEKER = r"""#!/usr/bin/python3
 # A .qmail program: reads its standard input twice (from where it starts,
 # then again from 0) and says what it saw.
 import os, sys
-first = b""
-while True:
-    b = os.read(0, 65536)
-    if not b:
-        break
-    first += b
+
+
+def readall():
+    out = b""
+    while True:
+        b = os.read(0, 65536)
+        if not b:
+            return out
+        out += b
+
+
+first = readall()
 os.lseek(0, 0, os.SEEK_SET)
-again = b""
-while True:
-    b = os.read(0, 65536)
-    if not b:
-        break
-    again += b
+again = readall()
 with open(sys.argv[1], "wb") as f:
     f.write(b"%d %d %d\n" % (len(first), first == again, os.fstat(0).st_size) + first)
 """
