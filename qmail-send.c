@@ -1015,6 +1015,58 @@ static void todo_events(void)
   }
 }
 
+/* When this qmail-send started: a message born since is new to it. */
+static time_t startedat;
+
+/* Results found at start for a message the journal does not know: a new
+ * message's local deliveries begin before its N record is on disk
+ * (todo_do), so a qmail-send killed in that moment leaves results for a
+ * message that is still only in todo/. That file, and no other, is the
+ * message of that number born before this start: todo_one applies them
+ * when it reads it, and the delivery is not done twice. */
+struct lateorphan {
+  unsigned long id, idx;
+  char *result;
+};
+static struct lateorphan *late;
+static size_t nlate, alate;
+
+static void late_add(unsigned long id, unsigned long idx, const char *result, size_t len)
+{
+  if (nlate == alate) {
+    size_t n = alate ? alate * 2 : 16;
+    struct lateorphan *l;
+    while (!(l = realloc(late, n * sizeof *l))) nomem();
+    late = l;
+    alate = n;
+  }
+  late[nlate].id = id;
+  late[nlate].idx = idx;
+  late[nlate].result = dupb(result, len);
+  ++nlate;
+}
+
+static void late_apply(struct msg *m)
+{
+  size_t k = 0;
+  if (m->birth >= startedat) return;
+  while (k < nlate) {
+    struct lateorphan *o = &late[k];
+    if (o->id != m->id) { ++k; continue; }
+    if (o->idx < m->nr && m->r[o->idx].state == R_PENDING) {
+      m->r[o->idx].state = R_DONE;
+      if (o->result[0] == 'K')
+        journal_done(m, (size_t)o->idx);
+      else {
+        m->r[o->idx].failure = dupb(o->result + 1, strlen(o->result + 1));
+        journal_fail(m, (size_t)o->idx, m->r[o->idx].failure);
+      }
+    }
+    free(o->result);
+    late[k] = late[--nlate];
+  }
+}
+
 /* Reads one new message's envelope: 1 a new message, 0 nothing to do (or
  * done another way), -1 trouble (try again later). */
 static int todo_one(unsigned long id)
@@ -1125,6 +1177,7 @@ static int todo_one(unsigned long id)
   m->recordlen = rec.len;
   rec_add();
   msg_link(m);
+  if (nlate) late_apply(m);
 
   logs("new msg ");
   logn(id);
@@ -1157,10 +1210,11 @@ static void todo_do(void)
       committinglist[ncommitting++] = m;
       /* Its local deliveries need not wait for the journal sync and the
        * commit (main loop): the spawner copies the message out of todo/.
-       * A crash before the sync finds the message in todo/ again and
-       * delivers it again, as any crash between a delivery and its
-       * record does; nothing is lost. Bounces still wait for the commit
-       * (sched_done): they read mess/. */
+       * Killed before the sync, the next qmail-send finds the message in
+       * todo/ again and the results of those deliveries in orphans/
+       * (late_apply): none is done twice. A power cut then repeats them,
+       * as it does any delivery not yet on record; nothing is lost.
+       * Bounces still wait for the commit (sched_done): they read mess/. */
       if (m->msglen <= SPAWNER_EARLYMAX) {
         m->early = 1;
         msg_count(m);
@@ -1384,8 +1438,6 @@ static void clean_read(void)
 
 /* Results of deliveries that finished while no qmail-send was there to
  * hear them (lib/spawn.h). */
-static time_t startedat;
-
 static void orphans_apply(int wait)
 {
   DIR *d = opendir("orphans");
@@ -1424,6 +1476,7 @@ static void orphans_apply(int wait)
       if (k < 3) break;
       if (!journal_number(f[0], flen[0], &id) || !journal_number(f[1], flen[1], &idx) || !flen[2]) continue;
       m = msg_find(id);
+      if (!m && wait && (f[2][0] == 'K' || f[2][0] == 'D')) { late_add(id, idx, f[2], flen[2]); continue; }
       /* Only recipients still waiting: one being redelivered right now
        * reports for itself. */
       if (!m || idx >= m->nr || (m->r[idx].state != R_PENDING && m->r[idx].state != R_WAIT)) continue;

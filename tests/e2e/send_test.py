@@ -985,6 +985,36 @@ def test_local_started_ahead():
         s.cleanup()
 
 
+def test_orphan_of_early_delivery():
+    """A qmail-send killed after starting a new message's local delivery
+    but before its journal sync: the spawner leaves the result in
+    queue/orphans/, the message is still only in todo/, and the next
+    qmail-send applies the result when it reads the message (it is not
+    delivered twice)."""
+    s = new_system()
+    try:
+        rc = quail.qmail_queue(msg("orphaned"), b"Fbob@example.org\0Talice@test.example\0Tbob@test.example\0\0",
+                               env=s.plainenv())
+        files = quail.queue_files(ROOT, "todo")
+        check_eq((rc, len(files)), (0, 1), "a message waits in todo/")
+        if len(files) != 1:
+            return
+        msgid = int(os.path.basename(files[0]))
+        orphan = os.path.join(ROOT, "queue", "orphans", "lspawn.1")
+        with open(orphan, "wb") as f:
+            f.write(b"%d\0%d\0Kdid 1+0+0/\0" % (msgid, 0))
+        os.chmod(orphan, 0o644)
+        time.sleep(1.2)  # born before this qmail-send starts, as such a message is
+        s.start()
+        check(s.wait_messages("bob", 1), "the recipient without a result is delivered")
+        check(wait_for(s.queue_empty, 30), "the message is finished")
+        check_eq(s.messages("alice"), [], "the one the orphaned result covers is not delivered again")
+        check(not os.path.exists(orphan), "the orphans file is used up")
+    finally:
+        s.stop() if s.proc else None
+        s.cleanup()
+
+
 test_basic()
 test_inherited_fds()
 test_routing()
@@ -1000,6 +1030,7 @@ test_pool()
 test_removal_cut_off()
 test_early_delivery()
 test_local_started_ahead()
+test_orphan_of_early_delivery()
 test_concurrency()
 test_domain_concurrency()
 test_burst()
