@@ -106,6 +106,19 @@ static void nomem(void)
   sleep(10);
 }
 
+/* Room for one more element in the array p of *a elements of size bytes,
+ * n of them in use: doubled when full, first elements at first. */
+static void *room(void *p, size_t n, size_t *a, size_t size, size_t first)
+{
+  size_t m;
+  void *q;
+  if (n < *a) return p;
+  m = *a ? *a * 2 : first;
+  while (!(q = realloc(p, m * size))) nomem();
+  *a = m;
+  return q;
+}
+
 /* ----------------------------------------------------------- CONTROLS */
 
 static unsigned long lifetime = 604800;
@@ -378,13 +391,7 @@ static size_t nended, aended;
 
 static void ended_add(unsigned long id)
 {
-  if (nended == aended) {
-    size_t n = aended ? aended * 2 : 1024;
-    unsigned long *e;
-    while (!(e = realloc(ended, n * sizeof *e))) nomem();
-    ended = e;
-    aended = n;
-  }
+  ended = room(ended, nended, &aended, sizeof *ended, 1024);
   ended[nended++] = id;
 }
 
@@ -943,13 +950,7 @@ static size_t ncommitting;
 
 static void todo_add(unsigned long id)
 {
-  if (todolen == todosize) {
-    size_t n = todosize ? todosize * 2 : 1024;
-    unsigned long *t;
-    while (!(t = realloc(todolist, n * sizeof *t))) nomem();
-    todolist = t;
-    todosize = n;
-  }
+  todolist = room(todolist, todolen, &todosize, sizeof *todolist, 1024);
   todolist[todolen++] = id;
 }
 
@@ -1033,13 +1034,7 @@ static size_t nlate, alate;
 
 static void late_add(unsigned long id, unsigned long idx, const char *result, size_t len)
 {
-  if (nlate == alate) {
-    size_t n = alate ? alate * 2 : 16;
-    struct lateorphan *l;
-    while (!(l = realloc(late, n * sizeof *l))) nomem();
-    late = l;
-    alate = n;
-  }
+  late = room(late, nlate, &alate, sizeof *late, 16);
   late[nlate].id = id;
   late[nlate].idx = idx;
   late[nlate].result = dupb(result, len);
@@ -1318,13 +1313,7 @@ static void finish_one(struct msg *m)
    * for another message (lib/qpool.h). Not before: a qmail-send killed
    * meanwhile finds the message again and finishes it again. */
   if (!nremove) removesince = recent;
-  if (nremove == removesize) {
-    size_t n = removesize ? removesize * 2 : 256;
-    struct msg **l;
-    while (!(l = realloc(removelist, n * sizeof *l))) nomem();
-    removelist = l;
-    removesize = n;
-  }
+  removelist = room(removelist, nremove, &removesize, sizeof *removelist, 256);
   removelist[nremove++] = m;
 }
 
