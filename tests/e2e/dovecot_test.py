@@ -185,12 +185,7 @@ class Dovecot:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        for pid in vh.session_pids(sid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        gone = wait_for(lambda: not vh.session_pids(sid), 30)
+        gone = quail.kill_session(sid)
         check(gone, "every process of our Dovecot is gone after SIGTERM to its master", repr(vh.session_pids(sid)))
         self.proc = None
         self.out.close()

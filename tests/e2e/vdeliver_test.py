@@ -27,7 +27,6 @@ import os
 import poplib
 import re
 import shutil
-import signal
 import smtplib
 import subprocess
 import sys
@@ -36,9 +35,8 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
 import quail  # noqa: E402
-from quail import check, check_eq, ROOT, BIN, wait_for, free_port, listening, session_pids  # noqa: E402
+from quail import check, check_eq, ROOT, BIN, wait_for  # noqa: E402
 
-TCPSERVER = shutil.which("tcpserver") or "/usr/bin/tcpserver"
 IOTIMEOUT = 60
 BASE = os.path.join(ROOT, "vpopmail")          # auto_vpopmail of an instance
 DOMAINS = os.path.join(BASE, "domains")
@@ -422,61 +420,22 @@ def test_direct(doms):
 # ---- vchkpw ----
 
 
-class Tcp:
-    """tcpserver on a free port of 127.0.0.1 running argv, in a session of
-    its own (every process of every connection is found and killed by
-    pid)."""
+class Tcp(quail.TcpServer):
+    """tcpserver -H -R on a free port of 127.0.0.1 running argv, in a
+    session of its own, logging into top; a sanitizer report in its log
+    is a failure."""
 
     def __init__(self, top, argv, env=None, user=None):
-        self.argv = argv
-        self.env = {"PATH": "/usr/bin:/bin", "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
-                    "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
-        self.env.update(env or {})
-        self.user = user
-        self.logfile = os.path.join(top, "tcp%d.log" % time.monotonic_ns())
-        self.proc = None
-
-    def start(self):
-        cmd = [TCPSERVER, "-H", "-R"]
-        if self.user:
-            cmd += ["-u", str(self.user[0]), "-g", str(self.user[1])]
-        for attempt in range(10):
-            self.port = free_port()
-            self.log = open(self.logfile, "ab")
-            self.proc = subprocess.Popen(cmd + ["127.0.0.1", str(self.port)] + self.argv, env=self.env,
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
-                                         start_new_session=True, cwd="/")
-            if wait_for(lambda: listening(self.port) or self.proc.poll() is not None, 30) and self.proc.poll() is None:
-                return self
-            self.proc.wait()
-            self.log.close()
-        raise RuntimeError("tcpserver would not start")
-
-    def logtext(self):
-        try:
-            with open(self.logfile, "rb") as f:
-                return f.read().decode("latin-1")
-        except FileNotFoundError:
-            return ""
+        full = {"PATH": "/usr/bin:/bin", "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
+                "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+        full.update(env or {})
+        quail.TcpServer.__init__(self, argv, env=full, user=user,
+                                 logfile=os.path.join(top, "tcp%d.log" % time.monotonic_ns()))
 
     def stop(self):
         if not self.proc:
             return
-        sid = self.proc.pid
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for pid in session_pids(sid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        wait_for(lambda: not session_pids(sid), 30)
-        self.proc = None
-        self.log.close()
+        quail.TcpServer.stop(self)
         log = self.logtext()
         check("Sanitizer" not in log and "runtime error:" not in log, "no sanitizer report under tcpserver",
               log[-3000:])

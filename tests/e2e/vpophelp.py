@@ -11,7 +11,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -155,82 +154,22 @@ def maildir_messages(maildir):
 # ---- processes ----
 
 
-_servers = []
-
-
 def stop_all():
-    for s in list(_servers):
-        s.stop()
+    quail.stop_tcpservers()
 
 
-import atexit  # noqa: E402
-atexit.register(stop_all)
-
-
-class TcpServer:
-    """tcpserver -H -R [-u uid -g gid] 127.0.0.1 PORT prog... on a free
-    port, in a session of its own."""
+class TcpServer(quail.TcpServer):
+    """tcpserver -H -R -l mx.test.example [-u uid -g gid] 127.0.0.1 PORT
+    prog... on a free port, in a session of its own, logging to
+    logdir/<name><n>.log."""
 
     def __init__(self, argv, logdir, env=None, ids=None, name="tcpserver"):
-        self.argv = [str(a) for a in argv]
-        self.env = plainenv(env)
-        self.ids = ids
-        self.proc = None
         n = 0
         while os.path.exists(os.path.join(logdir, "%s%d.log" % (name, n))):
             n += 1
-        self.logfile = os.path.join(logdir, "%s%d.log" % (name, n))
-
-    def start(self):
-        cmd = [TCPSERVER, "-H", "-R", "-l", "mx.test.example"]
-        if self.ids:
-            cmd += ["-u", str(self.ids[0]), "-g", str(self.ids[1])]
-        for _ in range(10):
-            self.port = free_port()
-            self.log = open(self.logfile, "ab")
-            self.proc = subprocess.Popen(cmd + ["127.0.0.1", str(self.port)] + self.argv, env=self.env,
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
-                                         start_new_session=True, cwd="/")
-            if wait_for(lambda: listening(self.port) or self.proc.poll() is not None, 30) and \
-                    self.proc.poll() is None:
-                _servers.append(self)
-                return self
-            self.proc.wait()
-            self.log.close()
-        raise RuntimeError("tcpserver would not start: " + self.logtext())
-
-    def children(self):
-        if not self.proc:
-            return []
-        return [p for p in session_pids(self.proc.pid) if p != self.proc.pid]
-
-    def idle(self, timeout=60):
-        return wait_for(lambda: not self.children(), timeout)
-
-    def logtext(self):
-        t = read(self.logfile, "rb")
-        return "" if t is None else t.decode("latin-1")
-
-    def stop(self):
-        if not self.proc:
-            return
-        sid = self.proc.pid
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for pid in session_pids(sid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        wait_for(lambda: not session_pids(sid), 30)
-        self.proc = None
-        self.log.close()
-        if self in _servers:
-            _servers.remove(self)
+        quail.TcpServer.__init__(self, [str(a) for a in argv], env=plainenv(env),
+                                 opts=("-H", "-R", "-l", "mx.test.example"), user=ids,
+                                 logfile=os.path.join(logdir, "%s%d.log" % (name, n)))
 
 
 # ---- an SMTP sink standing for a remote host ----
