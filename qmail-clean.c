@@ -10,6 +10,8 @@
  *                             envelope now lives in qmail-send's journal)
  *                             and move it to mess/N/<id>
  *   T <id> NUL <msglen> NUL   cut mess/N/<id> back to msglen (recovery)
+ *   D <id> NUL                discard todo/N/<id>, a file qmail-send found
+ *                             not whole after a crash (qfile_verify): as R
  *   R <id> NUL                remove mess/N/<id>: into queue/pool/ for
  *                             qmail-queue to reuse when nobody reads it
  *                             (past the pool's slots under an overflow
@@ -80,6 +82,18 @@ static char commit(unsigned long id, unsigned long msglen)
     return '!';
   }
   if ((uint64_t)st.st_size < msglen) return '!'; /* not the file qmail-send read */
+  /* qmail-queue names the file before its fsync, and marks it once that
+   * returns (lib/qfile.h). Not marked: it is still at it, or died; either
+   * way the message must be on disk before it is in mess/, where nothing
+   * checks it after a crash. */
+  if (!(st.st_mode & QFILE_SYNCED)) {
+    int fd = open(fn.s, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int r;
+    if (fd == -1) return '!';
+    r = fsync(fd);
+    close(fd);
+    if (r == -1) return '!';
+  }
   if ((uint64_t)st.st_size > msglen && truncate(fn.s, (off_t)msglen) == -1) return '!';
   if (rename(fn.s, fn2.s) == -1) return '!';
   return '+';
@@ -136,9 +150,9 @@ static void trim_scan(void)
   closedir(d);
 }
 
-static char removemess(unsigned long id)
+static char removefile(const char *dir, unsigned long id)
 {
-  if (!name(&fn, "mess", id)) return '!';
+  if (!name(&fn, dir, id)) return '!';
   switch (qpool_put(fn.s, &poolnext, &overflow)) {
     case 2: trim_add(overflow.s); /* fall through */
     case 1: return '+';
@@ -223,7 +237,8 @@ int main(void)
       switch (cmd) {
         case 'C': answer = ok && num(&idf, &id) && num(&f[1], &len) ? commit(id, len) : 'x'; break;
         case 'T': answer = ok && num(&idf, &id) && num(&f[1], &len) ? cut(id, len) : 'x'; break;
-        case 'R': answer = ok && num(&idf, &id) ? removemess(id) : 'x'; break;
+        case 'R': answer = ok && num(&idf, &id) ? removefile("mess", id) : 'x'; break;
+        case 'D': answer = ok && num(&idf, &id) ? removefile("todo", id) : 'x'; break;
         case 'P': answer = cleanpid(); break;
         default: answer = 'x';
       }

@@ -2,9 +2,11 @@
  *
  * Message on descriptor 0, envelope on descriptor 1 (qmail-queue(8)).
  * The whole message, its envelope and a trailer go into one file, which
- * becomes visible in todo/ only once it is complete and fsynced: a crash or
- * kill at any point leaves either nothing or a whole message. The layout is
- * in INTERNALS.md and qmail-queue-file(5).
+ * becomes visible in todo/ once it is complete, and is then fsynced, with
+ * its directory, before the exit 0: a kill at any point leaves either
+ * nothing or a whole message, and a power cut before the fsyncs at worst a
+ * file whose trailer's hash tells qmail-send it is not whole. The layout
+ * and the order are in INTERNALS.md and qmail-queue-file(5).
  *
  * This program is setuid qmailq. It takes no arguments and reads no
  * environment variable: nothing the caller controls can point it
@@ -75,6 +77,14 @@ static char outspace[65536];
 static char inspace[65536];
 static buffer out;
 static buffer in;
+static struct qfile_hash hash; /* of everything put before the trailer */
+
+static void put(const char *s, size_t len)
+{
+  qfile_hash_add(&hash, s, len);
+  if (buffer_put(&out, s, len) == -1) die_write();
+}
+static void puts0(const char *s) { put(s, strlen(s)); }
 
 /* How qmail's Received line says who queued the message: "by alias",
  * "from network" (the qmaild user), "for bounce" (the qmails user), or 0
@@ -103,19 +113,22 @@ static void put_received(unsigned long pid, uid_t uid, const char *how, time_t w
   char num[FMT_ULONG];
   char date[DATE822_MAX];
 
-  if (buffer_puts(&out, "Received: (qmail ") == -1) die_write();
-  if (buffer_put(&out, num, fmt_ulong(num, pid)) == -1) die_write();
-  if (buffer_puts(&out, " invoked ") == -1) die_write();
-  if (how) {
-    if (buffer_puts(&out, how) == -1) die_write();
-  } else {
-    if (buffer_puts(&out, "by uid ") == -1) die_write();
-    if (buffer_put(&out, num, fmt_ulong(num, (unsigned long)uid)) == -1) die_write();
+  puts0("Received: (qmail ");
+  put(num, fmt_ulong(num, pid));
+  puts0(" invoked ");
+  if (how)
+    puts0(how);
+  else {
+    puts0("by uid ");
+    put(num, fmt_ulong(num, (unsigned long)uid));
   }
-  if (buffer_puts(&out, "); ") == -1) die_write();
-  if (buffer_put(&out, date, date822_fmt(date, when)) == -1) die_write();
-  if (buffer_puts(&out, "\n") == -1) die_write();
+  puts0("); ");
+  put(date, date822_fmt(date, when));
+  puts0("\n");
 }
+
+/* A queue file's mode; QFILE_SYNCED is added once it is on disk. */
+#define QUEUEFILE_MODE 0644
 
 /* The queue file under construction. Preferably an unnamed O_TMPFILE
  * file, which vanishes by itself if we die; on filesystems without
@@ -149,8 +162,13 @@ static int open_queuefile(unsigned long pid, time_t when)
   int fd;
   /* A file from the pool first (lib/qpool.h): no inode to allocate. */
   fd = qpool_take(&poolfn);
-  if (fd != -1) { reused = 1; return fd; }
-  fd = commit_tmpfile("pid", 0644);
+  if (fd != -1) {
+    /* The mark of its last message's fsync must not stand for ours. */
+    if (fchmod(fd, QUEUEFILE_MODE) == -1) die_write();
+    reused = 1;
+    return fd;
+  }
+  fd = commit_tmpfile("pid", QUEUEFILE_MODE);
   if (fd != -1) return fd;
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) die(errno == ENOMEM ? QQ_NOMEM : QQ_PID);
   return open_named(pid, when);
@@ -184,10 +202,14 @@ static uint64_t copy_envelope(uid_t uid, unsigned long pid)
 
   /* qmail's intd records: who queued it, and which process. */
   n = fmt_ulong(num, (unsigned long)uid);
-  if (buffer_put(&out, "u", 1) == -1 || buffer_put(&out, num, n) == -1 || buffer_put(&out, "", 1) == -1) die_write();
+  put("u", 1);
+  put(num, n);
+  put("", 1);
   len += n + 2;
   n = fmt_ulong(num, pid);
-  if (buffer_put(&out, "p", 1) == -1 || buffer_put(&out, num, n) == -1 || buffer_put(&out, "", 1) == -1) die_write();
+  put("p", 1);
+  put(num, n);
+  put("", 1);
   len += n + 2;
 
   envelope_start(&scan, ENVELOPE_MAXADDR);
@@ -200,7 +222,7 @@ static uint64_t copy_envelope(uid_t uid, unsigned long pid)
     st = envelope_feed(&scan, buffer_peek(&in), (size_t)r, &used);
     if (st == ENVELOPE_BAD) die(QQ_ENVELOPE);
     if (st == ENVELOPE_TOOLONG) die(QQ_ADDRTOOLONG);
-    if (buffer_put(&out, buffer_peek(&in), used) == -1) die_write();
+    put(buffer_peek(&in), used);
     buffer_seek(&in, used);
     len += used;
     if (st == ENVELOPE_DONE) return len;
@@ -240,6 +262,7 @@ int main(void)
   buffer_init(&in, 0, inspace, sizeof inspace, 0);
 
   how = invoked(uid);
+  qfile_hash_init(&hash);
   /* qmail-smtpd starts this program ahead of the message (qmail-smtpd(8)):
    * the message's time is when its first bytes come, not when we began. */
   if (buffer_feed(&in) == -1) die(QQ_READ);
@@ -250,7 +273,7 @@ int main(void)
     ssize_t r = buffer_feed(&in);
     if (r == -1) die(QQ_READ);
     if (r == 0) break;
-    if (buffer_put(&out, buffer_peek(&in), (size_t)r) == -1) die_write();
+    put(buffer_peek(&in), (size_t)r);
     buffer_seek(&in, (size_t)r);
     msglen += (uint64_t)r;
   }
@@ -258,16 +281,19 @@ int main(void)
   buffer_init(&in, 1, inspace, sizeof inspace, 0);
   envlen = copy_envelope(uid, pid);
 
-  qfile_trailer_fmt(trailer, msglen, envlen, (uint64_t)now);
+  qfile_trailer_fmt(trailer, msglen, envlen, (uint64_t)now, qfile_hash_end(&hash));
   if (buffer_put(&out, trailer, sizeof trailer) == -1) die_write();
   if (buffer_flush(&out) == -1) die_write();
   /* A reused file may be longer: its old message must not trail this one. */
   if (reused && ftruncate(fd, (off_t)(msglen + envlen + QFILE_TRAILER)) == -1) die_write();
-  /* Durable before it is visible: data and inode first, then the name. */
-  if (fsync(fd) == -1) die_write();
 
+  /* Visible first, durable next (INTERNALS.md, "Committing a message"):
+   * qmail-send may start the deliveries while the fsyncs below run. The
+   * caller hears of success only after both; a crash before them leaves at
+   * worst a file whose hash does not match, which qmail-send drops. */
   if (!qfile_name(&todofn, "todo", (unsigned long)st.st_ino, auto_split) || !stralloc_0(&todofn)) die(QQ_NOMEM);
-  if (!named && !reused && commit_linkfd(fd, todofn.s) == -1) {
+  if (!reused) qpool_share(fd);
+  if (!named && !reused && commit_namefd(fd, todofn.s) == -1) {
     struct stat dst;
     size_t dirlen = (size_t)(strrchr(todofn.s, '/') - todofn.s);
     int missing;
@@ -278,6 +304,7 @@ int main(void)
     todofn.s[dirlen] = '/';
     if (missing) die(QQ_TODO);
     fd = copy_to_named(fd, msglen + envlen + QFILE_TRAILER, pid, now);
+    qpool_share(fd);
     /* The message number is the new file's inode, as everywhere else. */
     if (fstat(fd, &st) == -1) die(QQ_PID);
     todofn.len = 0;
@@ -287,18 +314,23 @@ int main(void)
     /* The name is new to todo/ (numbers are unique among live files). */
     if (rename(poolfn.s, todofn.s) == -1) die(QQ_TODO);
     /* Out of the pool, so no other qmail-queue can take it now (one that
-     * opened it before finds the pool name gone); and a delivery may
-     * start the moment qmail-send sees it, before the directory sync
-     * below: it must find the file unlocked (lib/qpool.h). */
-    qpool_release(fd);
-    if (commit_dirof(todofn.s) == -1) die(QQ_TODO);
+     * opened it before finds the pool name gone); a delivery may start
+     * the moment qmail-send sees it, and takes a shared lock: ours
+     * becomes shared too (lib/qpool.h). */
+    qpool_share(fd);
   } else if (named) {
     if (link(pidfn.s, todofn.s) == -1) die(QQ_TODO);
     pidfile = 0;
     unlink(pidfn.s); /* if this is lost in a crash, qmail-send removes it when stale */
-    if (commit_dirof(todofn.s) == -1) die(QQ_TODO);
   }
-  /* From here the message is queued; a failed close cannot undo that. */
+  /* From here the message may be queued: a failure below is temporary for
+   * the caller, who sends it again, and it may then be delivered twice,
+   * never lost. */
+  if (fsync(fd) == -1) die_write();
+  /* Tells a commit that it need not fsync the file again (lib/qfile.h);
+   * should this fail, the commit does. */
+  (void)fchmod(fd, QUEUEFILE_MODE | QFILE_SYNCED);
+  if (commit_dirof(todofn.s) == -1) die(QQ_TODO);
   close(fd);
   trigger_pull();
   return 0;

@@ -954,6 +954,18 @@ static void todo_add(unsigned long id)
   todolist[todolen++] = id;
 }
 
+/* The numbers of the files in todo/ when this qmail-send started, sorted.
+ * Only those can be from before a crash, named by a qmail-queue whose
+ * fsync never returned: todo_one checks their bytes against their hash
+ * (qfile_verify), which costs nothing for new files. */
+static unsigned long *suspects;
+static size_t nsuspects, asuspects;
+
+static int suspect(unsigned long id)
+{
+  return nsuspects && bsearch(&id, suspects, nsuspects, sizeof *suspects, ulongcmp) != 0;
+}
+
 static void todo_scan(void)
 {
   unsigned long i;
@@ -972,10 +984,16 @@ static void todo_scan(void)
     }
     while ((e = readdir(d))) {
       unsigned long id;
-      if (scan_whole_ulong(e->d_name, (unsigned long)-1, &id)) todo_add(id);
+      if (!scan_whole_ulong(e->d_name, (unsigned long)-1, &id)) continue;
+      todo_add(id);
+      if (!nexttodoscan) { /* the first scan, at start */
+        suspects = room(suspects, nsuspects, &asuspects, sizeof *suspects, 1024);
+        suspects[nsuspects++] = id;
+      }
     }
     closedir(d);
   }
+  if (!nexttodoscan && nsuspects) qsort(suspects, nsuspects, sizeof *suspects, ulongcmp);
   nexttodoscan = recent + SLEEP_TODO;
 }
 
@@ -1105,6 +1123,21 @@ static int todo_one(unsigned long id)
   }
   if (fstat(fd, &st) == -1) { close(fd); return -1; }
   r = qfile_read(fd, (uint64_t)st.st_size, &msglen, &qtime, &env);
+  if (r == 1 && suspect(id)) {
+    r = qfile_verify(fd, (uint64_t)st.st_size);
+    if (r == 0) {
+      /* Named by a qmail-queue whose fsync a crash cut short: never
+       * acknowledged, and its bytes are not (all) the message's. */
+      close(fd);
+      old = msg_find(id);
+      if (old) msg_bury(old);
+      logs("warning: ");
+      logs(fn.s);
+      logs(" was cut short by a crash before qmail-queue had it on disk; discarding it\n");
+      clean_send('D', 0, id, 0);
+      return 0;
+    }
+  }
   close(fd);
   old = msg_find(id);
   if (r == 0) {

@@ -88,7 +88,7 @@ int commit_tmpfile(const char *dir, int mode)
   return fd;
 }
 
-int commit_linkfd(int fd, const char *fn)
+int commit_namefd(int fd, const char *fn)
 {
   /* Linux 6.10 and later let a process name an O_TMPFILE file it opened
    * itself; older kernels want CAP_DAC_READ_SEARCH and answer ENOENT. Then
@@ -101,6 +101,12 @@ int commit_linkfd(int fd, const char *fn)
     proc[n + fmt_ulong(proc + n, (unsigned long)fd)] = 0;
     if (linkat(AT_FDCWD, proc, AT_FDCWD, fn, AT_SYMLINK_FOLLOW) == -1) return -1;
   }
+  return 0;
+}
+
+int commit_linkfd(int fd, const char *fn)
+{
+  if (commit_namefd(fd, fn) == -1) return -1;
   return commit_dirof(fn);
 }
 

@@ -33,6 +33,9 @@ int commit_tmpfile(const char *dir, int mode);
  * fn's directory is missing, or when neither way works (no /proc on an old
  * kernel): the file is O_RDWR, so the caller can copy it out instead. */
 int commit_linkfd(int fd, const char *fn);
+/* commit_linkfd without the directory's fsync, for a caller that makes the
+ * name visible before the file is durable and syncs both itself. */
+int commit_namefd(int fd, const char *fn);
 
 /* Writes len bytes as the whole new content of fn, durably and
  * atomically: fn.tmp is written, fsynced and renamed over fn. */

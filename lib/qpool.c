@@ -123,9 +123,14 @@ void qpool_trim(const char *path)
   close(fd);
 }
 
-void qpool_release(int fd)
+void qpool_share(int fd)
 {
-  flock(fd, LOCK_UN);
+  /* flock(2) does not promise an atomic conversion: a qmail-queue that
+   * opened this file in the pool before the rename may get the lock in
+   * between, and lets go on finding the name gone (take); this request
+   * waits for that. qmail-clean cannot be the one: it pools a file only
+   * after its message was committed, delivered and removed. */
+  flock(fd, LOCK_SH);
 }
 
 int qpool_hold(int fd, const char *path, unsigned long id)

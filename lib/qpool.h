@@ -47,7 +47,7 @@ void qpool_trim(const char *path);
 
 /* qmail-queue: takes a pooled file, which stays where it is, in the pool,
  * under an exclusive flock(2) until the caller has renamed it into todo/
- * (qpool_release): another qmail-queue skips a locked file, and one that dies
+ * (qpool_share): another qmail-queue skips a locked file, and one that dies
  * half-way leaves just a pool file with garbage in it, nothing to clean
  * up. Its name goes into path. The open descriptor (O_WRONLY, offset 0,
  * its old content still there: the caller overwrites it and cuts it to
@@ -55,8 +55,13 @@ void qpool_trim(const char *path);
  * unusable: the caller creates a file as before. */
 int qpool_take(stralloc *path);
 
-/* qmail-queue: drops the lock once the file is renamed out of the pool. */
-void qpool_release(int fd);
+/* qmail-queue: a shared lock on its file (the exclusive one from
+ * qpool_take becomes shared once the file is renamed into todo/; a new
+ * file gets one before it is named) until qmail-queue exits. Deliveries, which may start at once, take
+ * shared locks too (qpool_hold); qmail-clean cannot pool the file before
+ * qmail-queue is done with it, so the QFILE_SYNCED mark qmail-queue sets
+ * after its fsync can only fall on its own message (lib/qfile.h). */
+void qpool_share(int fd);
 
 /* A reader of mess/: takes the shared lock on fd, opened from path for
  * message number id (waiting up to 50 ms for a qmail-queue that had

@@ -60,26 +60,56 @@ def conf_split(build=BUILD):
 
 # ---- the queue file format (qmail-queue-file(5)) ----
 
-TRAILER = 74
-TRAILER_RE = re.compile(rb"\nQQ1 m=(\d{20}) e=(\d{20}) t=(\d{20})\n\Z")
+TRAILER = 93
+TRAILER_RE = re.compile(rb"\nQQ2 m=(\d{20}) e=(\d{20}) t=(\d{20}) h=([0-9a-f]{16})\n\Z")
+_M64 = (1 << 64) - 1
+
+
+def _qmix(h, w):
+    h = ((h ^ w) * 0x9e3779b97f4a7c15) & _M64
+    return h ^ (h >> 32)
+
+
+def qfile_hash(data):
+    """lib/qfile.c's qfile_hash, written again from its description."""
+    h = 0x5155414951513200
+    full = len(data) - len(data) % 8
+    for i in range(0, full, 8):
+        h = _qmix(h, int.from_bytes(data[i:i + 8], "little"))
+    if full < len(data):
+        h = _qmix(h, int.from_bytes(data[full:].ljust(8, b"\0"), "little"))
+    h = _qmix(h, len(data))
+    h ^= h >> 33
+    h = (h * 0xff51afd7ed558ccd) & _M64
+    h ^= h >> 33
+    h = (h * 0xc4ceb9fe1a85ec53) & _M64
+    return h ^ (h >> 33)
 
 
 def parse_queue_file(data):
     """Splits a todo/ file into (message, envelope records, qtime), or
-    raises ValueError if it is not a complete queue file."""
+    raises ValueError if it is not a complete queue file, or if its
+    message and envelope do not hash to the trailer's h."""
     if len(data) < TRAILER:
         raise ValueError("shorter than the trailer")
     m = TRAILER_RE.match(data[-TRAILER:])
     if not m:
         raise ValueError("bad trailer %r" % data[-TRAILER:])
-    msglen, envlen, qtime = (int(x) for x in m.groups())
+    msglen, envlen, qtime = (int(x) for x in m.groups()[:3])
     if msglen + envlen + TRAILER != len(data):
         raise ValueError("sizes disagree")
+    if qfile_hash(data[:-TRAILER]) != int(m.group(4), 16):
+        raise ValueError("the hash does not match")
     env = data[msglen:msglen + envlen]
     if not env.endswith(b"\0\0"):
         raise ValueError("envelope without its final NUL")
     records = env[:-1].split(b"\0")[:-1]
     return data[:msglen], records, qtime
+
+
+def queue_trailer(msglen, envlen, qtime, body):
+    """The trailer qmail-queue writes after body (message and envelope)."""
+    return b"\nQQ2 m=%020d e=%020d t=%020d h=%016x\n" % (msglen, envlen, qtime, qfile_hash(body))
 
 
 def queue_files(root=ROOT, sub="todo"):

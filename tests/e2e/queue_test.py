@@ -2,8 +2,10 @@
 
 Not tested here: the setuid system install and the Received line's "from
 network" and "for bounce" forms (install_test.py, as root); a real power
-cut (the strace ordering test checks that data, then name, then directory
-reach the disk in that order, which is what survives one).
+cut. The strace ordering tests check the order a power cut needs: the
+file is named in todo/ first (deliveries may start at once), then fsynced,
+then marked as synced, then its directory is synced; send_test.py checks
+that qmail-send drops a file a crash left without its bytes.
 """
 
 import email.utils
@@ -74,12 +76,12 @@ def test_normal():
     st = os.stat(path)
     check_eq(os.path.basename(path), str(st.st_ino), "the file is named by its inode number")
     check_eq(os.path.basename(os.path.dirname(path)), str(st.st_ino % SPLIT), "it sits in todo/<inode mod conf-split>/")
-    check_eq(oct(st.st_mode & 0o7777), oct(0o644), "it has mode 0644")
+    check_eq(oct(st.st_mode & 0o7777), oct(0o744), "it has mode 0644, and the mark of its fsync (0100)")
     data = open(path, "rb").read()
     try:
         message, records, qtime = quail.parse_queue_file(data)
     except ValueError as e:
-        check(False, "the file is a complete queue file", str(e))
+        check(False, "the file is a complete queue file, its hash right", str(e))
         return
     m = RECEIVED.match(message)
     check(m is not None, "the message starts with qmail's Received line", repr(message[:100]))
@@ -263,8 +265,8 @@ def test_faults():
     cases = [
         ("write:error=ENOSPC:when=1", 53, "write fails with ENOSPC"),
         ("write:error=EDQUOT:when=1", 53, "write fails with EDQUOT"),
-        ("fsync:error=ENOSPC", 53, "fsync of the message fails with ENOSPC"),
-        ("fsync:error=EIO", 53, "fsync of the message fails with EIO"),
+        ("fsync:error=ENOSPC:when=1", 53, "fsync of the message fails with ENOSPC"),
+        ("fsync:error=EIO:when=1", 53, "fsync of the message fails with EIO"),
         ("fsync:error=EIO:when=2", 66, "fsync of the todo directory fails"),
         ("linkat:error=ENOSPC", 66, "linking into todo fails with ENOSPC"),
         ("openat:error=ENOSPC:when=1", 63, "creating the file in pid/ fails with ENOSPC"),
@@ -277,9 +279,16 @@ def test_faults():
         target = ["-P", "pid"] if inject.startswith("openat") else []
         p = strace_run(["-o", os.devnull] + target + ["-e", "inject=" + inject])
         check_eq(p.returncode, want, name + ": exit %d" % want)
-        if want == 66 and "when=2" in inject:
-            # The link happened; only its durability is in doubt. The caller is
-            # told to retry (a possible duplicate, never a loss).
+        if inject.startswith("fsync"):
+            # The file was named before its fsync; only its durability is in
+            # doubt. The caller is told to retry (a possible duplicate, never
+            # a loss); a file whose own fsync failed carries no mark, so a
+            # commit syncs it again.
+            files = todo()
+            if check_eq(len(files), 1, name + ": the file is in todo/, whole"):
+                quail.parse_queue_file(open(files[0], "rb").read())
+                marked = os.stat(files[0]).st_mode & 0o100
+                check_eq(bool(marked), "when=2" in inject, name + ": marked as synced only if its fsync returned")
             continue
         check_eq(leftovers(), [], name + ": nothing left in todo/ or pid/")
 
@@ -330,14 +339,18 @@ def test_fallbacks():
 
 
 def test_syscall_order():
-    """Data and inode reach the disk before the name; the name's directory
-    is synced after it. This is the order a crash needs."""
+    """The file is named in todo/ as soon as it is whole (qmail-send may
+    start its deliveries), under a shared lock kept to the end; then
+    fsynced, then marked (mode 0100: a commit need not sync it again),
+    then the name's directory is synced. A crash before the syncs leaves a
+    file qmail-send checks against its hash."""
     quail.clear_queue()
     empty_pool()
     log = tempfile.NamedTemporaryFile(delete=False)
     log.close()
     try:
-        p = strace_run(["-o", log.name, "-e", "trace=openat,fsync,fdatasync,linkat,link,rename,renameat,renameat2,unlink"])
+        p = strace_run(["-o", log.name, "-e",
+                        "trace=openat,fsync,fdatasync,linkat,link,rename,renameat,renameat2,unlink,fchmod,flock,write"])
         check_eq(p.returncode, 0, "qmail-queue under strace succeeds")
         lines = open(log.name).read().splitlines()
     finally:
@@ -347,17 +360,24 @@ def test_syscall_order():
     if not check_eq(len(tmp), 1, "one O_TMPFILE file is created"):
         return
     fd = calls[tmp[0]].rsplit("= ", 1)[1]
+    writes = [i for i, c in enumerate(calls) if c.startswith("write(%s," % fd)]
+    lock = [i for i, c in enumerate(calls) if c.startswith("flock(%s, LOCK_SH)" % fd)]
     fsync_file = [i for i, c in enumerate(calls) if c.startswith("fsync(%s)" % fd)]
+    mark = [i for i, c in enumerate(calls) if c.startswith("fchmod(%s, 0744)" % fd)]
     link = [i for i, c in enumerate(calls) if c.startswith("linkat(") and '"todo/' in c]
     dirs = [i for i, c in enumerate(calls) if re.match(r'openat\(AT_FDCWD, "todo/\d+", O_RDONLY\|O_DIRECTORY', c)]
     check_eq(len(link), 1, "one link into todo/")
-    check(fsync_file and link and fsync_file[0] < link[0], "the file is fsynced before it is linked into todo/")
-    if dirs and link:
+    check(writes and link and writes[-1] < link[0], "the file is whole before it is named")
+    check(lock and link and lock[0] < link[0], "it is locked (shared) before it is named")
+    check_eq([c for c in calls if c.startswith("flock(%s, LOCK_UN" % fd)], [], "and the lock is never dropped")
+    check(fsync_file and link and link[0] < fsync_file[0], "the file is fsynced after it is named")
+    check(mark and fsync_file and fsync_file[0] < mark[0], "it is marked as synced after its fsync returns")
+    if dirs and mark:
         dfd = calls[dirs[0]].rsplit("= ", 1)[1]
         dsync = [i for i, c in enumerate(calls) if c.startswith("fsync(%s)" % dfd) and i > dirs[0]]
-        check(dirs[0] > link[0] and dsync, "the todo/N directory is fsynced after the link")
+        check(dirs[0] > mark[0] and dsync, "the todo/N directory is fsynced after that")
     else:
-        check(False, "the todo/N directory is fsynced after the link", "no open of todo/N seen")
+        check(False, "the todo/N directory is fsynced after that", "no open of todo/N seen")
     creations = [c for c in calls if c.startswith("openat(") and ("O_CREAT" in c or "O_TMPFILE" in c)]
     check_eq(len(creations), 1, "one file creation per message")
     check_eq([c for c in calls if c.startswith(("rename", "unlink"))], [], "no rename or unlink on the way")
@@ -418,17 +438,18 @@ def test_tmpfs_full():
 
 def test_pool():
     """A file from queue/pool/ (lib/qpool.h): reused in place of a new one,
-    cut to the new message, fsynced before it is renamed into todo/, whose
-    directory is fsynced after; a failure or a kill leaves it in the pool
-    and nothing in todo/."""
+    its mark of an old fsync cleared, cut to the new message, renamed into
+    todo/, fsynced and marked, then its directory fsynced; a failure or a
+    kill before the rename leaves it in the pool and nothing in todo/."""
     quail.clear_queue()
     empty_pool()
     inos = fill_pool(1)
+    os.chmod(os.path.join(POOL, "0"), 0o744)  # as a finished message's file is
     log = tempfile.NamedTemporaryFile(delete=False)
     log.close()
     msg = b"Subject: reused\n\nnew\n"
     try:
-        p = strace_run(["-o", log.name, "-e", "trace=openat,open,fsync,fdatasync,ftruncate,linkat,link,rename,renameat,renameat2,unlink,flock"],
+        p = strace_run(["-o", log.name, "-e", "trace=openat,open,fsync,fdatasync,ftruncate,linkat,link,rename,renameat,renameat2,unlink,flock,fchmod"],
                        message=msg)
         calls = [re.sub(r"^\d+ +", "", l) for l in open(log.name).read().splitlines()]
     finally:
@@ -449,25 +470,30 @@ def test_pool():
     lock = [i for i, c in enumerate(calls) if c.startswith("flock(%s, LOCK_EX|LOCK_NB)" % fd) and c.endswith("= 0")]
     cut = [i for i, c in enumerate(calls) if c.startswith("ftruncate(%s," % fd)]
     sync = [i for i, c in enumerate(calls) if c.startswith("fsync(%s)" % fd)]
+    clear = [i for i, c in enumerate(calls) if c.startswith("fchmod(%s, 0644)" % fd)]
+    mark = [i for i, c in enumerate(calls) if c.startswith("fchmod(%s, 0744)" % fd)]
     ren = [i for i, c in enumerate(calls) if c.startswith(("rename(", "renameat")) and '"pool/' in c and '"todo/' in c]
     dirs = [i for i, c in enumerate(calls) if re.match(r'openat\(AT_FDCWD, "todo/\d+", O_RDONLY\|O_DIRECTORY', c)]
+    shared = [i for i, c in enumerate(calls) if c.startswith("flock(%s, LOCK_SH)" % fd)]
     unlock = [i for i, c in enumerate(calls) if c.startswith("flock(%s, LOCK_UN)" % fd)]
-    check(opened and lock and cut and sync and ren and opened[0] < lock[0] < cut[0] < sync[0] < ren[0],
-          "pool: locked, cut, fsynced, then renamed into todo/", "\n".join(calls[-30:]))
-    check(ren and unlock and dirs and ren[0] < unlock[0] < dirs[0],
-          "pool: unlocked once in todo/, before the directory sync (a delivery may start then)",
+    check(opened and lock and clear and cut and ren and sync and mark
+          and opened[0] < lock[0] < clear[0] < cut[0] < ren[0] < sync[0] < mark[0],
+          "pool: locked, its old mark cleared, cut, renamed into todo/, fsynced, then marked", "\n".join(calls[-30:]))
+    check(ren and shared and not unlock and ren[0] < shared[0] < sync[0],
+          "pool: the lock becomes shared once in todo/ (a delivery may start then), and is kept",
           "\n".join(calls[-30:]))
-    if dirs and ren:
+    if dirs and mark:
         dfd = calls[dirs[0]].rsplit("= ", 1)[1]
-        check(dirs[0] > ren[0] and any(c.startswith("fsync(%s)" % dfd) for c in calls[dirs[0]:]),
-              "pool: the todo/N directory is fsynced after the rename")
+        check(dirs[0] > mark[0] and any(c.startswith("fsync(%s)" % dfd) for c in calls[dirs[0]:]),
+              "pool: the todo/N directory is fsynced after that")
     else:
-        check(False, "pool: the todo/N directory is fsynced after the rename", "\n".join(calls[-30:]))
+        check(False, "pool: the todo/N directory is fsynced after that", "\n".join(calls[-30:]))
     creations = [c for c in calls if c.startswith("openat(") and ("O_CREAT" in c or "O_TMPFILE" in c)]
     check_eq(creations, [], "pool: no file created")
-    # Failures on the pool path: exit code as for a new file; the file stays
-    # in the pool, nothing in todo/ or pid/.
-    for inject, want, name in (("fsync:error=EIO", 53, "fsync fails"), ("ftruncate:error=EIO", 53, "the cut fails"),
+    # Failures on the pool path before the rename: exit code as for a new
+    # file; the file stays in the pool, nothing in todo/ or pid/. (A failed
+    # fsync comes after the rename: test_faults.)
+    for inject, want, name in (("ftruncate:error=EIO", 53, "the cut fails"),
                                ("write:error=ENOSPC:when=1", 53, "a write fails"),
                                ("rename:error=EIO", 66, "the rename into todo/ fails")):
         quail.clear_queue()

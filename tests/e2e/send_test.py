@@ -646,6 +646,107 @@ def pool_files():
     return {os.stat(os.path.join(d, f)).st_ino: f for f in os.listdir(d)}
 
 
+def test_crash_before_queue_sync():
+    """qmail-queue names a file in todo/ before its fsync (INTERNALS.md).
+    A power cut in between may leave the name without the bytes: such a
+    file was never acknowledged, and its trailer's hash tells the next
+    qmail-send, which discards it rather than deliver it. Two such files
+    are made here by hand, as a cut could leave them: one with a byte of
+    its message changed; one holding the start of another message over the
+    rest and the trailer of its own (a reused pool file). A whole file
+    beside them is delivered, and so is a message queued afterwards."""
+    s = new_system()
+    try:
+        envl = b"Fbob@example.org\0Talice@test.example\0\0"
+        for subject in ("whole", "changed", "mixed"):
+            quail.qmail_queue(msg(subject, body=b"the %s body\n" % subject.encode()), envl, env=s.plainenv())
+        files = {}
+        for p in quail.queue_files(ROOT, "todo"):
+            data = open(p, "rb").read()
+            files[re.search(rb"Subject: (\w+)", data).group(1).decode()] = (p, data)
+        check_eq(sorted(files), ["changed", "mixed", "whole"], "crash: three files in todo/")
+        if len(files) != 3:
+            return
+        p, data = files["changed"]
+        at = data.index(b"the changed body")
+        with open(p, "r+b") as f:
+            f.seek(at)
+            f.write(b"T")
+        p, data = files["mixed"]
+        with open(p, "r+b") as f:
+            f.write(b"Received: (qmail 1 invoked by uid 0); 22 Nov 2026 02:05:14 -0000\nSubject: other\n")
+        for name in ("changed", "mixed"):
+            try:
+                quail.parse_queue_file(open(files[name][0], "rb").read())
+                check(False, "crash: the %s file fails its hash" % name)
+            except ValueError as e:
+                check_eq(str(e), "the hash does not match", "crash: the %s file is a queue file but for its hash" % name)
+        s.start()
+        check(s.wait_messages("alice", 1), "crash: the whole message is delivered")
+        check(wait_for(lambda: quail.queue_files(ROOT, "todo") == [], 30), "crash: todo/ is emptied")
+        cut = log_lines(s, r"was cut short by a crash before qmail-queue had it on disk; discarding it$")
+        check_eq(sorted(os.path.basename(l.split()[1]) for l in cut),
+                 sorted(os.path.basename(files[n][0]) for n in ("changed", "mixed")),
+                 "crash: the two files are discarded, and logged")
+        s.inject(msg("later"), "bob@example.org", ["alice@test.example"])
+        check(s.wait_messages("alice", 2), "crash: a message queued afterwards is delivered")
+        check(wait_for(s.queue_empty, 30), "crash: the queue ends empty")
+        got = b"".join(s.messages("alice"))
+        check(b"Subject: whole" in got and b"Subject: later" in got and b"changed" not in got
+              and b"mixed" not in got and b"other" not in got, "crash: nothing of the two cut files is delivered")
+    finally:
+        s.stop() if s.proc else None
+        s.cleanup()
+
+
+def test_commit_syncs_unmarked():
+    """qmail-clean commits a file that qmail-queue has not marked as synced
+    (mode 0100: its qmail-queue is still at its fsync, or died) only after
+    an fsync of its own; a marked one without (lib/qfile.h)."""
+    import tempfile
+    s = new_system()
+    try:
+        for marked in (True, False):
+            what = "marked" if marked else "unmarked"
+            quail.clear_queue()
+            s.inject(msg("commit"), "bob@example.org", ["alice@test.example"])
+            files = quail.queue_files(ROOT, "todo")
+            if not check_eq(len(files), 1, "commit, %s: a file in todo/" % what):
+                continue
+            path = files[0]
+            check(os.stat(path).st_mode & 0o100, "commit, %s: qmail-queue marked it" % what)
+            if not marked:
+                os.chmod(path, 0o644)
+            msgid = int(os.path.basename(path))
+            msglen = len(quail.parse_queue_file(open(path, "rb").read())[0])
+            log = tempfile.NamedTemporaryFile(delete=False)
+            log.close()
+            try:
+                p = subprocess.run(["strace", "-f", "-qq", "-o", log.name, "-e", "trace=openat,fsync,truncate,rename",
+                                    os.path.join(BIN, "qmail-clean")], input=b"C%d\0%d\0" % (msgid, msglen),
+                                   capture_output=True, env=s.plainenv(), timeout=60)
+                calls = [re.sub(r"^\d+ +", "", l) for l in open(log.name).read().splitlines()]
+            finally:
+                os.unlink(log.name)
+            check_eq(p.stdout, b"++", "commit, %s: qmail-clean says hello and commits" % what)
+            mess = quail.queue_files(ROOT, "mess")
+            check(len(mess) == 1 and os.path.getsize(mess[0]) == msglen, "commit, %s: in mess/, cut to the message" % what)
+            rel = os.path.relpath(path, os.path.join(ROOT, "queue"))
+            opened = [i for i, c in enumerate(calls) if c.startswith("openat(") and '"%s"' % rel in c and re.search(r"= \d+$", c)]
+            fds = [calls[i].rsplit("= ", 1)[1] for i in opened]
+            syncs = [i for i, c in enumerate(calls) if any(c.startswith("fsync(%s)" % fd) for fd in fds)]
+            moved = [i for i, c in enumerate(calls) if c.startswith(("rename(", "truncate(")) and '"%s"' % rel in c]
+            if marked:
+                check_eq(syncs, [], "commit, marked: no fsync of the file", "\n".join(calls[-20:]))
+            else:
+                check(syncs and moved and syncs[0] < moved[0], "commit, unmarked: fsynced before it is cut and moved",
+                      "\n".join(calls[-20:]))
+            quail.clear_whole_queue()
+    finally:
+        s.stop() if s.proc else None
+        s.cleanup()
+
+
 def test_pool():
     """Finished queue files go to queue/pool/ and qmail-queue reuses them
     (lib/qpool.h): no inode is created or freed per message. A reused file
@@ -729,8 +830,9 @@ def test_pool():
         check(wait_for(lambda: len(pool_files()) <= 512
                        and not [f for f in os.listdir(os.path.join(ROOT, "queue", "pool")) if f.startswith("x")], 60),
               "pool: overflow files deleted when idle: at most 512 files kept", str(len(pool_files())))
-        # qmail-queue unlocks a reused file once it is in todo/: a delivery
-        # starting at once must not find it locked (and be deferred).
+        # qmail-queue's lock on a reused file becomes shared once it is in
+        # todo/: a delivery starting at once must not find it locked (and
+        # be deferred).
         check_eq(log_lines(s, r"unable_to_lock_message"), [], "pool: no delivery found its message locked")
         check(len(set(int(l.split()[2]) for l in log_lines(s, r"^new msg ")) & set(pooled)) >= 1,
               "pool: message numbers were reused")
@@ -1027,6 +1129,8 @@ test_timeout()
 test_verp_and_remote()
 test_cleanup_at_start()
 test_pool()
+test_crash_before_queue_sync()
+test_commit_syncs_unmarked()
 test_removal_cut_off()
 test_early_delivery()
 test_local_started_ahead()
