@@ -954,10 +954,12 @@ static void todo_add(unsigned long id)
   todolist[todolen++] = id;
 }
 
-/* The numbers of the files in todo/ when this qmail-send started, sorted.
- * Only those can be from before a crash, named by a qmail-queue whose
- * fsync never returned: todo_one checks their bytes against their hash
- * (qfile_verify), which costs nothing for new files. */
+/* The numbers of the files in todo/ when this qmail-send started, sorted:
+ * the messages from before the start. Only those can be from before a
+ * crash, named by a qmail-queue whose fsync never returned: todo_one
+ * checks their bytes against their hash (qfile_verify), which costs
+ * nothing for new files; and only to those do results left in orphans/
+ * for unknown messages belong (late_apply). */
 static unsigned long *suspects;
 static size_t nsuspects, asuspects;
 
@@ -1040,9 +1042,12 @@ static time_t startedat;
 /* Results found at start for a message the journal does not know: a new
  * message's local deliveries begin before its N record is on disk
  * (todo_do), so a qmail-send killed in that moment leaves results for a
- * message that is still only in todo/. That file, and no other, is the
- * message of that number born before this start: todo_one applies them
- * when it reads it, and the delivery is not done twice. */
+ * message that is still only in todo/. That file, which the first scan
+ * finds there (a suspect), is the message of that number: no other can
+ * have the number while it exists. todo_one applies them when it reads
+ * it, and the delivery is not done twice. (Not "born before this start":
+ * the queue time is in seconds, and a message born in the second of a
+ * restart would be delivered again.) */
 struct lateorphan {
   unsigned long id, idx;
   char *result;
@@ -1062,7 +1067,7 @@ static void late_add(unsigned long id, unsigned long idx, const char *result, si
 static void late_apply(struct msg *m)
 {
   size_t k = 0;
-  if (m->birth >= startedat) return;
+  if (!suspect(m->id)) return;
   while (k < nlate) {
     struct lateorphan *o = &late[k];
     if (o->id != m->id) { ++k; continue; }
