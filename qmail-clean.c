@@ -8,10 +8,15 @@
  *   C <id> NUL <msglen> NUL   commit a preprocessed message: cut
  *                             todo/N/<id> back to its message (the
  *                             envelope now lives in qmail-send's journal)
- *                             and move it to mess/N/<id>
+ *                             and move it to mess/N/<id> (link, then the
+ *                             todo/ name goes once mess/N is synced:
+ *                             settle)
  *   T <id> NUL <msglen> NUL   cut mess/N/<id> back to msglen (recovery)
- *   D <id> NUL                discard todo/N/<id>, a file qmail-send found
- *                             not whole after a crash (qfile_verify): as R
+ *   D <id> NUL                drop todo/N/<id>: a file qmail-send found
+ *                             not whole after a crash (qfile_verify),
+ *                             removed as by R; or the second name of a
+ *                             committed message a crash left (a file with
+ *                             another link), unlinked as by settle
  *   R <id> NUL                remove mess/N/<id>: into queue/pool/ for
  *                             qmail-queue to reuse when nobody reads it
  *                             (past the pool's slots under an overflow
@@ -35,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -42,6 +48,8 @@
 
 #include "auto.h"
 #include "buffer.h"
+#include "commit.h"
+#include "fmt.h"
 #include "lock.h"
 #include "qfile.h"
 #include "qpool.h"
@@ -72,6 +80,44 @@ static int name(stralloc *sa, const char *dir, unsigned long id)
   return qfile_name(sa, dir, id, auto_split) && stralloc_0(sa);
 }
 
+/* A commit moves a file from todo/N to mess/N, two directories that reach
+ * the disk separately on a filesystem without a journal: todo/N is synced
+ * by every qmail-queue naming a file there, mess/N by nobody. With a
+ * rename, a power cut could find the todo/ name gone and the mess/ one
+ * not yet there, and the message lost. So a commit links the file into
+ * mess/N, and its todo/ name goes only once mess/N is synced: here, when
+ * no command waits (or before a removal), for all commits since at once.
+ * A file with both names is a committed message to qmail-send (its
+ * recovery has the second name dropped with D). */
+static stralloc settling = STRALLOC_ZERO; /* todo/ names to unlink, each NUL-terminated */
+static char *dirty;                       /* per mess/ subdirectory: to sync first */
+
+static int settle_add(unsigned long id)
+{
+  if (!name(&fn2, "todo", id) || !stralloc_catb(&settling, fn2.s, fn2.len)) return 0;
+  dirty[auto_split ? id % auto_split : 0] = 1;
+  return 1;
+}
+
+static void settle(void)
+{
+  char dir[16 + FMT_ULONG];
+  unsigned long i;
+  size_t pos;
+  if (!settling.len) return;
+  for (i = 0; i < (auto_split ? auto_split : 1); ++i) {
+    size_t n;
+    if (!dirty[i]) continue;
+    n = fmt_str(dir, "mess");
+    if (auto_split) n += fmt_str(dir + n, "/") + fmt_ulong(dir + n + 1, i);
+    dir[n] = 0;
+    if (commit_dir(dir) == -1) return; /* the todo/ names stay: tried again next time */
+    dirty[i] = 0;
+  }
+  for (pos = 0; pos < settling.len; pos += strlen(settling.s + pos) + 1) unlink(settling.s + pos);
+  settling.len = 0;
+}
+
 /* Idempotent: qmail-send may ask again after a crash. */
 static char commit(unsigned long id, unsigned long msglen)
 {
@@ -95,9 +141,14 @@ static char commit(unsigned long id, unsigned long msglen)
     if (r == -1) return '!';
   }
   if ((uint64_t)st.st_size > msglen && truncate(fn.s, (off_t)msglen) == -1) return '!';
-  if (rename(fn.s, fn2.s) == -1) return '!';
-  return '+';
+  if (link(fn.s, fn2.s) == -1) {
+    struct stat m;
+    /* linked already (asked again before the todo/ name went) */
+    if (errno != EEXIST || stat(fn2.s, &m) == -1 || m.st_ino != st.st_ino || m.st_dev != st.st_dev) return '!';
+  }
+  return settle_add(id) ? '+' : '!';
 }
+
 
 static char cut(unsigned long id, unsigned long msglen)
 {
@@ -161,6 +212,15 @@ static char removefile(const char *dir, unsigned long id)
   return '+';
 }
 
+static char droptodo(unsigned long id)
+{
+  struct stat st;
+  if (!name(&fn, "todo", id)) return '!';
+  if (stat(fn.s, &st) == -1) return errno == ENOENT ? '+' : '!';
+  if (st.st_nlink > 1) return settle_add(id) ? '+' : '!';
+  return removefile("todo", id);
+}
+
 static char cleanpid(void)
 {
   DIR *d = opendir("pid");
@@ -191,6 +251,7 @@ int main(void)
     if (fd == -1 || lock_ex(fd) == -1) _exit(111);
     /* the lock is held until this process exits */
   }
+  if (!(dirty = calloc(auto_split ? auto_split : 1, 1))) _exit(111);
   if (buffer_putflush(&out, "+", 1) == -1) _exit(0);
   trim_scan();
 
@@ -199,6 +260,7 @@ int main(void)
     char answer, cmd;
     int r, k, want;
 
+    if (in.p == in.n) settle();
     /* Idle: delete overflow files one by one, once no command has come
      * for TRIM_IDLE and as long as none waits. A new message's commit
      * must not wait behind them; nor may a delivery just started: the
@@ -221,7 +283,7 @@ int main(void)
 
     f[0].len = 0;
     r = buffer_getline(&in, &f[0], '\0', 64);
-    if (r <= 0) break; /* qmail-send is gone, or a broken command stream */
+    if (r <= 0) { settle(); break; } /* qmail-send is gone, or a broken command stream */
     cmd = f[0].s[0];
     want = cmd == 'C' || cmd == 'T' ? 1 : 0;
     for (k = 1; k <= want; ++k) {
@@ -237,8 +299,11 @@ int main(void)
       switch (cmd) {
         case 'C': answer = ok && num(&idf, &id) && num(&f[1], &len) ? commit(id, len) : 'x'; break;
         case 'T': answer = ok && num(&idf, &id) && num(&f[1], &len) ? cut(id, len) : 'x'; break;
-        case 'R': answer = ok && num(&idf, &id) ? removefile("mess", id) : 'x'; break;
-        case 'D': answer = ok && num(&idf, &id) ? removefile("todo", id) : 'x'; break;
+        case 'R':
+          settle(); /* a file is pooled with its mess/ name only */
+          answer = ok && num(&idf, &id) ? removefile("mess", id) : 'x';
+          break;
+        case 'D': answer = ok && num(&idf, &id) ? droptodo(id) : 'x'; break;
         case 'P': answer = cleanpid(); break;
         default: answer = 'x';
       }

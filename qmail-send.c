@@ -1127,6 +1127,15 @@ static int todo_one(unsigned long id)
     return -1;
   }
   if (fstat(fd, &st) == -1) { close(fd); return -1; }
+  old = msg_find(id);
+  if (old && (old->committed || old->committing) && st.st_nlink > 1) {
+    /* The same file as mess/N/<id>: a commit links it there and drops
+     * this name only once mess/N is synced (qmail-clean), and a crash or
+     * kill came in between. */
+    close(fd);
+    clean_send('D', 0, id, 0);
+    return 0;
+  }
   r = qfile_read(fd, (uint64_t)st.st_size, &msglen, &qtime, &env);
   if (r == 1 && suspect(id)) {
     r = qfile_verify(fd, (uint64_t)st.st_size);

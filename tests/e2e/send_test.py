@@ -702,7 +702,9 @@ def test_crash_before_queue_sync():
 def test_commit_syncs_unmarked():
     """qmail-clean commits a file that qmail-queue has not marked as synced
     (mode 0100: its qmail-queue is still at its fsync, or died) only after
-    an fsync of its own; a marked one without (lib/qfile.h)."""
+    an fsync of its own; a marked one without (lib/qfile.h). Either way the
+    commit links the file into mess/N, syncs mess/N, and only then unlinks
+    the todo/ name: a power cut never finds the message in neither."""
     import tempfile
     s = new_system()
     try:
@@ -722,7 +724,8 @@ def test_commit_syncs_unmarked():
             log = tempfile.NamedTemporaryFile(delete=False)
             log.close()
             try:
-                p = subprocess.run(["strace", "-f", "-qq", "-o", log.name, "-e", "trace=openat,fsync,truncate,rename",
+                p = subprocess.run(["strace", "-f", "-qq", "-o", log.name, "-e",
+                                    "trace=openat,fsync,truncate,rename,link,linkat,unlink,unlinkat",
                                     os.path.join(BIN, "qmail-clean")], input=b"C%d\0%d\0" % (msgid, msglen),
                                    capture_output=True, env=s.plainenv(), timeout=60)
                 calls = [re.sub(r"^\d+ +", "", l) for l in open(log.name).read().splitlines()]
@@ -735,13 +738,59 @@ def test_commit_syncs_unmarked():
             opened = [i for i, c in enumerate(calls) if c.startswith("openat(") and '"%s"' % rel in c and re.search(r"= \d+$", c)]
             fds = [calls[i].rsplit("= ", 1)[1] for i in opened]
             syncs = [i for i, c in enumerate(calls) if any(c.startswith("fsync(%s)" % fd) for fd in fds)]
-            moved = [i for i, c in enumerate(calls) if c.startswith(("rename(", "truncate(")) and '"%s"' % rel in c]
+            moved = [i for i, c in enumerate(calls) if c.startswith(("rename(", "truncate(", "link(")) and '"%s"' % rel in c]
+            link = [i for i, c in enumerate(calls) if c.startswith(("link(", "linkat(")) and '"%s"' % rel in c]
+            mdir = "mess/%d" % (msgid % quail.conf_split())
+            dopen = [i for i, c in enumerate(calls) if c.startswith('openat(AT_FDCWD, "%s", O_RDONLY|O_DIRECTORY' % mdir)]
+            dsync = [i for i, c in enumerate(calls) if dopen and c.startswith("fsync(%s)" % calls[dopen[0]].rsplit("= ", 1)[1])
+                     and i > dopen[0]]
+            gone = [i for i, c in enumerate(calls) if c.startswith(("unlink(", "unlinkat(")) and '"%s"' % rel in c]
+            check(link and dsync and gone and link[0] < dsync[0] < gone[0] and not [c for c in calls if c.startswith("rename(")],
+                  "commit, %s: linked into mess/, %s synced, then the todo/ name unlinked" % (what, mdir),
+                  "\n".join(calls[-20:]))
+            check_eq(quail.queue_files(ROOT, "todo"), [], "commit, %s: nothing left in todo/" % what)
             if marked:
                 check_eq(syncs, [], "commit, marked: no fsync of the file", "\n".join(calls[-20:]))
             else:
                 check(syncs and moved and syncs[0] < moved[0], "commit, unmarked: fsynced before it is cut and moved",
                       "\n".join(calls[-20:]))
             quail.clear_whole_queue()
+    finally:
+        s.stop() if s.proc else None
+        s.cleanup()
+
+
+def test_commit_second_name():
+    """A commit links the file into mess/ and drops its todo/ name only
+    once mess/N is synced (qmail-clean); a kill or a crash in between
+    leaves both names. The next qmail-send takes the message as committed:
+    the second name goes (D), the message stays, and is delivered once."""
+    s = new_system()
+    try:
+        flag = os.path.join(s.top, "ok-now")
+        s.dotqmail("bob", "", "|test -f %s || { echo 'not yet (#4.2.2)'; exit 111; }\n./Maildir/\n" % flag)
+        s.start()
+        s.inject(msg("two names"), "alice@test.example", ["bob@test.example"])
+        check(wait_for(lambda: log_lines(s, r"deferral: not_yet_"), 30), "second name: deferred")
+        check(wait_for(lambda: not quail.queue_files(ROOT, "todo") and len(quail.queue_files(ROOT, "mess")) == 1, 30),
+              "second name: committed, the todo/ name gone")
+        mess = quail.queue_files(ROOT, "mess")
+        s.stop()
+        if len(mess) != 1:
+            return
+        todo = mess[0].replace("/queue/mess/", "/queue/todo/")
+        os.link(mess[0], todo)  # what a kill between qmail-clean's link and unlink leaves
+        s.start()
+        check(wait_for(lambda: not os.path.exists(todo), 30), "second name: dropped at start")
+        check(os.path.exists(mess[0]) and os.stat(mess[0]).st_nlink == 1, "second name: the message stays in mess/")
+        check_eq(log_lines(s, r"not a complete queue file|vanished|cut short"), [], "second name: no warning")
+        open(flag, "w").close()
+        os.chmod(flag, 0o644)
+        s.signal(signal.SIGALRM)
+        check(s.wait_messages("bob", 1), "second name: delivered")
+        check(wait_for(s.queue_empty, 30), "second name: finished")
+        time.sleep(0.5)
+        check_eq(len(s.maildir("bob")), 1, "second name: delivered once")
     finally:
         s.stop() if s.proc else None
         s.cleanup()
@@ -1131,6 +1180,7 @@ test_cleanup_at_start()
 test_pool()
 test_crash_before_queue_sync()
 test_commit_syncs_unmarked()
+test_commit_second_name()
 test_removal_cut_off()
 test_early_delivery()
 test_local_started_ahead()
