@@ -85,37 +85,88 @@ static int name(stralloc *sa, const char *dir, unsigned long id)
  * by every qmail-queue naming a file there, mess/N by nobody. With a
  * rename, a power cut could find the todo/ name gone and the mess/ one
  * not yet there, and the message lost. So a commit links the file into
- * mess/N, and its todo/ name goes only once mess/N is synced: here, when
- * no command waits (or before a removal), for all commits since at once.
- * A file with both names is a committed message to qmail-send (its
- * recovery has the second name dropped with D). */
-static stralloc settling = STRALLOC_ZERO; /* todo/ names to unlink, each NUL-terminated */
-static char *dirty;                       /* per mess/ subdirectory: to sync first */
+ * mess/N, and its todo/ name goes only once mess/N is synced: here, for
+ * all commits since at once, SETTLE_WAIT after the first of them (or
+ * past SETTLE_MAX of them), when no command waits. Nothing hurries:
+ * until then the todo/ name is what survives a power cut. A file with
+ * both names is a committed message to qmail-send (its recovery has the
+ * second name dropped with D). Each mess/N synced is a disk flush, and a
+ * burst touches every N in milliseconds: settling at once cost most of
+ * an fsync per message.
+ *
+ * A message removed (R) before its commit settled is finished: its todo/
+ * name goes at once then, with no sync (a power cut losing both names
+ * loses nothing now), and leaves the list, before the file is pooled: a
+ * reused file gets the same number, and the todo/ name with it. */
+#define SETTLE_WAIT 100  /* ms */
+#define SETTLE_MAX 4096  /* commits */
+static unsigned long *settling;     /* ids whose todo/ name is to go */
+static size_t nsettling;
+static struct timespec settlesince; /* when the first of them came */
+static char *dirty;                 /* per mess/ subdirectory: to sync first */
+
+static void settle(void);
 
 static int settle_add(unsigned long id)
 {
-  if (!name(&fn2, "todo", id) || !stralloc_catb(&settling, fn2.s, fn2.len)) return 0;
+  size_t i;
+  for (i = 0; i < nsettling; ++i)
+    if (settling[i] == id) return 1; /* asked again (D after C) */
+  if (!nsettling) {
+    clock_gettime(CLOCK_MONOTONIC, &settlesince);
+    if (!settling && !(settling = malloc(SETTLE_MAX * sizeof *settling))) return 0;
+  }
+  settling[nsettling++] = id;
   dirty[auto_split ? id % auto_split : 0] = 1;
+  if (nsettling >= SETTLE_MAX) settle();
   return 1;
+}
+
+/* Takes id off the list: 1 if it was there. */
+static int settle_drop(unsigned long id)
+{
+  size_t i;
+  for (i = 0; i < nsettling; ++i)
+    if (settling[i] == id) {
+      settling[i] = settling[--nsettling];
+      return 1;
+    }
+  return 0;
+}
+
+/* ms until the commits waiting are to be settled: -1 if none waits. */
+static int settle_left(void)
+{
+  struct timespec now;
+  long ms;
+  if (!nsettling) return -1;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  ms = (long)(now.tv_sec - settlesince.tv_sec) * 1000 + (now.tv_nsec - settlesince.tv_nsec) / 1000000;
+  return ms >= SETTLE_WAIT ? 0 : (int)(SETTLE_WAIT - ms);
 }
 
 static void settle(void)
 {
   char dir[16 + FMT_ULONG];
   unsigned long i;
-  size_t pos;
-  if (!settling.len) return;
+  size_t k;
+  if (!nsettling) return;
   for (i = 0; i < (auto_split ? auto_split : 1); ++i) {
     size_t n;
     if (!dirty[i]) continue;
     n = fmt_str(dir, "mess");
     if (auto_split) n += fmt_str(dir + n, "/") + fmt_ulong(dir + n + 1, i);
     dir[n] = 0;
-    if (commit_dir(dir) == -1) return; /* the todo/ names stay: tried again next time */
+    if (commit_dir(dir) == -1) {
+      /* The todo/ names stay, and all is tried again SETTLE_WAIT later. */
+      clock_gettime(CLOCK_MONOTONIC, &settlesince);
+      return;
+    }
     dirty[i] = 0;
   }
-  for (pos = 0; pos < settling.len; pos += strlen(settling.s + pos) + 1) unlink(settling.s + pos);
-  settling.len = 0;
+  for (k = 0; k < nsettling; ++k)
+    if (name(&fn2, "todo", settling[k])) unlink(fn2.s);
+  nsettling = 0;
 }
 
 /* Idempotent: qmail-send may ask again after a crash. */
@@ -187,17 +238,24 @@ static void trim_one(void)
   if (trimpos == trim.len) trim.len = trimpos = 0;
 }
 
-/* Overflow files a previous qmail-clean left. */
-static void trim_scan(void)
+/* At start: overflow files a previous qmail-clean left, to delete when
+ * idle; and pool names that a power cut left on a live message's file
+ * (qpool_aliased), unlinked at once. */
+static void pool_scan(void)
 {
   DIR *d = opendir(QPOOL_DIR);
   struct dirent *e;
   if (!d) return;
-  while ((e = readdir(d)))
-    if (qpool_isoverflow(e->d_name)) {
-      fn.len = 0;
-      if (stralloc_cats(&fn, QPOOL_DIR "/") && stralloc_cats(&fn, e->d_name) && stralloc_0(&fn)) trim_add(fn.s);
-    }
+  while ((e = readdir(d))) {
+    struct stat st;
+    if (e->d_name[0] == '.') continue;
+    fn.len = 0;
+    if (!stralloc_cats(&fn, QPOOL_DIR "/") || !stralloc_cats(&fn, e->d_name) || !stralloc_0(&fn)) continue;
+    if (lstat(fn.s, &st) == 0 && S_ISREG(st.st_mode) && qpool_aliased(&st))
+      unlink(fn.s);
+    else if (qpool_isoverflow(e->d_name))
+      trim_add(fn.s);
+  }
   closedir(d);
 }
 
@@ -210,6 +268,13 @@ static char removefile(const char *dir, unsigned long id)
   }
   if (unlink(fn.s) == -1 && errno != ENOENT) return '!';
   return '+';
+}
+
+static char removemess(unsigned long id)
+{
+  /* Finished before its commit settled: the todo/ name goes now (above). */
+  if (settle_drop(id) && name(&fn, "todo", id)) unlink(fn.s);
+  return removefile("mess", id);
 }
 
 static char droptodo(unsigned long id)
@@ -253,31 +318,34 @@ int main(void)
   }
   if (!(dirty = calloc(auto_split ? auto_split : 1, 1))) _exit(111);
   if (buffer_putflush(&out, "+", 1) == -1) _exit(0);
-  trim_scan();
+  pool_scan();
 
   for (;;) {
     unsigned long id, len;
     char answer, cmd;
     int r, k, want;
 
-    if (in.p == in.n) settle();
-    /* Idle: delete overflow files one by one, once no command has come
-     * for TRIM_IDLE and as long as none waits. A new message's commit
-     * must not wait behind them; nor may a delivery just started: the
-     * discard a deletion issues here slows every fsync for a millisecond
-     * or more, so the deletions wait until the work of the moment is
-     * surely done. Until then qmail-queue may reuse these files too. But
-     * a queue never idle that long after a huge burst must not keep its
-     * disk space forever: past TRIM_BACKLOG files they go as before. */
-    {
-      int wait = trimcount > TRIM_BACKLOG ? 0 : TRIM_IDLE;
-      while (trimpos < trim.len && in.p == in.n) {
+    /* No command waits: settle the commits when due (settle), and delete
+     * overflow files one by one once no command has come for TRIM_IDLE
+     * and as long as none waits. A new message's commit must not wait
+     * behind them; nor may a delivery just started: the discard a
+     * deletion issues here slows every fsync for a millisecond or more,
+     * so the deletions wait until the work of the moment is surely done.
+     * Until then qmail-queue may reuse these files too. But a queue never
+     * idle that long after a huge burst must not keep its disk space
+     * forever: past TRIM_BACKLOG files they go as before. */
+    if (in.p == in.n) {
+      int trimwait = trimcount > TRIM_BACKLOG ? 0 : TRIM_IDLE;
+      for (;;) {
+        int left = settle_left(), wait = left, trimming = 0;
         struct pollfd p;
+        if (left == 0) { settle(); continue; }
+        if (trimpos < trim.len && (wait < 0 || trimwait <= wait)) { wait = trimwait; trimming = 1; }
+        if (wait < 0) break; /* nothing to do but wait for a command */
         p.fd = 0;
         p.events = POLLIN;
         if (poll(&p, 1, wait) != 0) break;
-        trim_one();
-        wait = 0;
+        if (trimming) { trim_one(); trimwait = 0; }
       }
     }
 
@@ -299,10 +367,7 @@ int main(void)
       switch (cmd) {
         case 'C': answer = ok && num(&idf, &id) && num(&f[1], &len) ? commit(id, len) : 'x'; break;
         case 'T': answer = ok && num(&idf, &id) && num(&f[1], &len) ? cut(id, len) : 'x'; break;
-        case 'R':
-          settle(); /* a file is pooled with its mess/ name only */
-          answer = ok && num(&idf, &id) ? removefile("mess", id) : 'x';
-          break;
+        case 'R': answer = ok && num(&idf, &id) ? removemess(id) : 'x'; break;
         case 'D': answer = ok && num(&idf, &id) ? droptodo(id) : 'x'; break;
         case 'P': answer = cleanpid(); break;
         default: answer = 'x';

@@ -1160,6 +1160,12 @@ static int todo_one(unsigned long id)
       if (!old->committing) { old->committing = 1; clean_send('C', old, id, (unsigned long)old->msglen); }
       return 0;
     }
+    /* The todo/ name of a message committed, finished and pooled since,
+     * which qmail-clean has not dropped yet (or a crash kept). */
+    if (!old && st.st_nlink > 1) {
+      clean_send('D', 0, id, 0);
+      return 0;
+    }
     logs("warning: ");
     logs(fn.s);
     logs(" is not a complete queue file; leaving it alone\n");

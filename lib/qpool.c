@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auto.h"
 #include "fmt.h"
+#include "qfile.h"
 
 /* "pool/<slot>" */
 static void slotname(char *buf, unsigned long slot)
@@ -59,6 +61,22 @@ int qpool_put(const char *path, unsigned long *next, stralloc *overflow)
   return ok;
 }
 
+int qpool_aliased(const struct stat *st)
+{
+  static const char *const dirs[] = { "todo", "mess" };
+  stralloc fn = STRALLOC_ZERO;
+  struct stat o;
+  int i, found = 0;
+  for (i = 0; i < 2 && !found; ++i) {
+    fn.len = 0;
+    /* Out of memory: say yes, the file is then only left alone. */
+    if (!qfile_name(&fn, dirs[i], (unsigned long)st->st_ino, auto_split) || !stralloc_0(&fn)) found = 1;
+    else if (stat(fn.s, &o) == 0 && o.st_ino == st->st_ino && o.st_dev == st->st_dev) found = 1;
+  }
+  stralloc_free(&fn);
+  return found;
+}
+
 /* One candidate from the pool: its descriptor, locked, or -1. */
 static int take(stralloc *path, const char *name)
 {
@@ -81,7 +99,7 @@ static int take(stralloc *path, const char *name)
    * this file's. Only regular files of the queue user are queue files. */
   if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 && stat(path->s, &b) == 0
       && a.st_ino == b.st_ino && a.st_dev == b.st_dev && S_ISREG(a.st_mode) && a.st_uid == geteuid()
-      && a.st_nlink == 1)
+      && a.st_nlink == 1 && !qpool_aliased(&a))
     return fd;
   close(fd);
   return -1;

@@ -1,6 +1,8 @@
 #ifndef QPOOL_H
 #define QPOOL_H
 
+#include <sys/stat.h>
+
 #include "stralloc.h"
 
 /* queue/pool/: queue files kept for reuse (INTERNALS.md, "The pool").
@@ -40,6 +42,15 @@ int qpool_put(const char *path, unsigned long *next, stralloc *overflow);
 
 /* 1 if name (in the pool) is an overflow name. */
 int qpool_isoverflow(const char *name);
+
+/* 1 if the file st (in the pool) is also todo/ or mess/ of the message
+ * its inode number names. Renames into and out of the pool change two
+ * directories, which reach the disk separately on a filesystem without a
+ * journal: after a power cut, a pool name may be a second name of a live
+ * message. Such a file is never taken (qpool_take; the count of links
+ * says so too, but only once fsck has run), and qmail-clean unlinks the
+ * pool name when it starts. */
+int qpool_aliased(const struct stat *st);
 
 /* qmail-clean, when idle: deletes the pool file at path, unless a
  * qmail-queue holds it (it is being reused: then it is left alone). */

@@ -796,6 +796,70 @@ def test_commit_second_name():
         s.cleanup()
 
 
+def test_removed_before_settled():
+    """A message removed (R) before qmail-clean settled its commit: its
+    todo/ name goes with the removal, and the file is pooled with one
+    link, so that the next message can reuse it at once (and the late
+    settle cannot unlink that new message's todo/ name, which has the same
+    number)."""
+    s = new_system()
+    try:
+        pooldir = os.path.join(ROOT, "queue", "pool")
+        for f in os.listdir(pooldir):
+            os.unlink(os.path.join(pooldir, f))
+        s.inject(msg("quick"), "alice@test.example", ["bob@test.example"])
+        todo = quail.queue_files(ROOT, "todo")
+        if not check_eq(len(todo), 1, "removed early: a message in todo/"):
+            return
+        msgid = int(os.path.basename(todo[0]))
+        msglen = len(quail.parse_queue_file(open(todo[0], "rb").read())[0])
+        # commit and removal in one go: no settle comes between them
+        p = subprocess.run([os.path.join(BIN, "qmail-clean")], input=b"C%d\0%d\0R%d\0" % (msgid, msglen, msgid),
+                           capture_output=True, env=s.plainenv(), timeout=60)
+        check_eq(p.stdout, b"+++", "removed early: committed and removed")
+        check_eq(quail.queue_files(ROOT, "todo") + quail.queue_files(ROOT, "mess"), [], "removed early: no name left")
+        pooled = [os.stat(os.path.join(pooldir, f)) for f in os.listdir(pooldir)]
+        check(len(pooled) == 1 and pooled[0].st_ino == msgid and pooled[0].st_nlink == 1,
+              "removed early: the file is pooled, with one link", str(pooled))
+        s.inject(msg("reuses it"), "alice@test.example", ["bob@test.example"])
+        todo = quail.queue_files(ROOT, "todo")
+        check(len(todo) == 1 and os.stat(todo[0]).st_ino == msgid, "removed early: the next message reuses the file")
+        s.start()
+        check(s.wait_messages("bob", 1), "removed early: and is delivered")
+        check(b"Subject: reuses it" in s.messages("bob")[0], "removed early: the new message, whole")
+    finally:
+        s.stop() if s.proc else None
+        s.cleanup()
+
+
+def test_pool_alias():
+    """After a power cut, a pool name may be a second name of a message in
+    todo/ or mess/ (a rename into or out of the pool reached the disk for
+    one directory only). qmail-clean unlinks such a name when it starts,
+    leaves the message, and leaves other pool files alone."""
+    s = new_system()
+    try:
+        pooldir = os.path.join(ROOT, "queue", "pool")
+        for f in os.listdir(pooldir):
+            os.unlink(os.path.join(pooldir, f))
+        s.inject(msg("aliased"), "alice@test.example", ["bob@test.example"])
+        todo = quail.queue_files(ROOT, "todo")
+        if not check_eq(len(todo), 1, "pool alias: a message in todo/"):
+            return
+        os.link(todo[0], os.path.join(pooldir, "7"))
+        with open(os.path.join(pooldir, "8"), "wb") as f:
+            f.write(b"spare")
+        p = subprocess.run([os.path.join(BIN, "qmail-clean")], input=b"", capture_output=True, env=s.plainenv(), timeout=60)
+        check_eq(p.stdout, b"+", "pool alias: qmail-clean starts and ends")
+        check_eq(sorted(os.listdir(pooldir)), ["8"], "pool alias: the alias is unlinked, the spare file stays")
+        check(os.path.exists(todo[0]) and os.stat(todo[0]).st_nlink == 1, "pool alias: the message stays, with one name")
+        s.start()
+        check(s.wait_messages("bob", 1), "pool alias: the message is delivered")
+    finally:
+        s.stop() if s.proc else None
+        s.cleanup()
+
+
 def test_pool():
     """Finished queue files go to queue/pool/ and qmail-queue reuses them
     (lib/qpool.h): no inode is created or freed per message. A reused file
@@ -1181,6 +1245,8 @@ test_pool()
 test_crash_before_queue_sync()
 test_commit_syncs_unmarked()
 test_commit_second_name()
+test_pool_alias()
+test_removed_before_settled()
 test_removal_cut_off()
 test_early_delivery()
 test_local_started_ahead()
