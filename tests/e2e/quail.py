@@ -107,11 +107,6 @@ def parse_queue_file(data):
     return data[:msglen], records, qtime
 
 
-def queue_trailer(msglen, envlen, qtime, body):
-    """The trailer qmail-queue writes after body (message and envelope)."""
-    return b"\nQQ2 m=%020d e=%020d t=%020d h=%016x\n" % (msglen, envlen, qtime, qfile_hash(body))
-
-
 def queue_files(root=ROOT, sub="todo"):
     """Every file under queue/<sub>, as paths."""
     out = []
