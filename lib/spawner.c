@@ -215,6 +215,30 @@ static int message_open(unsigned long id, const char **why)
   return fd;
 }
 
+/* Where a kernel or a sandbox refuses memfd_create: an unnamed file in
+ * queue/pid (qmail-lspawn is root), given to the delivery read-only
+ * through /proc/self/fd when /proc is there. Without /proc it stays
+ * writable, as a copy only that delivery sees. */
+static int copy_open(int *sealable)
+{
+  int fd = memfd_create("message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  *sealable = fd != -1;
+  if (fd == -1) fd = open("queue/pid", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  return fd;
+}
+
+static int copy_readonly(int fd)
+{
+  char proc[32 + FMT_ULONG];
+  size_t n = fmt_str(proc, "/proc/self/fd/");
+  int ro;
+  proc[n + fmt_ulong(proc + n, (unsigned long)fd)] = 0;
+  ro = open(proc, O_RDONLY | O_CLOEXEC);
+  if (ro == -1) return fd;
+  close(fd);
+  return ro;
+}
+
 /* A message not committed yet (spawner.h): its first msglen bytes, from
  * queue/todo/... or, once qmail-clean has moved it, queue/mess/..., in a
  * sealed memory file the delivery reads from its start. Those bytes never
@@ -227,7 +251,7 @@ static int message_copy(unsigned long id, unsigned long msglen, const char **why
   stralloc fn = STRALLOC_ZERO;
   struct stat st;
   unsigned long off = 0;
-  int fd = -1, mfd, i;
+  int fd = -1, mfd, i, sealable;
 
   if (msglen > SPAWNER_EARLYMAX) { *why = "ZInternal error: message too big to copy. (#4.3.5)\n"; return -1; }
   for (i = 0; i < 2; ++i) {
@@ -243,7 +267,7 @@ static int message_copy(unsigned long id, unsigned long msglen, const char **why
     *why = "ZSorry, message is not what qmail-send says it is. (#4.3.5)\n";
     return -1;
   }
-  mfd = memfd_create("message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  mfd = copy_open(&sealable);
   if (mfd == -1) { close(fd); *why = "Zqmail-spawn unable to copy message. (#4.3.0)\n"; return -1; }
   while (off < msglen) {
     size_t want = msglen - off < sizeof buf ? (size_t)(msglen - off) : sizeof buf;
@@ -254,12 +278,12 @@ static int message_copy(unsigned long id, unsigned long msglen, const char **why
   }
   close(fd);
   if (off < msglen || lseek(mfd, 0, SEEK_SET) != 0
-      || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+      || (sealable && fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == -1)) {
     close(mfd);
     *why = "Zqmail-spawn unable to copy message. (#4.3.0)\n";
     return -1;
   }
-  return mfd;
+  return sealable ? mfd : copy_readonly(mfd);
 }
 
 static void command_do(void)

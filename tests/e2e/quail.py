@@ -326,13 +326,14 @@ class System:
                 "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
 
     # -- running --
-    def start(self, pass_fds=()):
+    def start(self, pass_fds=(), wrap=()):
         """Starts qmail-start; pass_fds are descriptors of ours it inherits
-        as they are (as from a careless supervisor)."""
+        as they are (as from a careless supervisor); wrap, a command that
+        runs it (strace, to inject faults into the whole tree)."""
         env = self.plainenv()
         env.update(self.env)
         self.log = open(self.logfile, "ab")
-        self.proc = subprocess.Popen([os.path.join(BIN, "qmail-start"), self.defaultdelivery],
+        self.proc = subprocess.Popen(list(wrap) + [os.path.join(BIN, "qmail-start"), self.defaultdelivery],
                                      cwd="/", env=env, stdout=self.log, stderr=self.log,
                                      stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=pass_fds)
         self._sid = self.proc.pid  # a new session: its id is qmail-start's pid

@@ -1155,6 +1155,35 @@ def ready_locals(s):
     return out
 
 
+def test_early_delivery_without_memfd():
+    """Where memfd_create is refused (an old kernel, a sandbox), a new
+    message's early delivery copies it into an unnamed file in queue/pid
+    instead: delivered at once and whole, not deferred."""
+    import tempfile
+    s = new_system()
+    log = tempfile.NamedTemporaryFile(delete=False)
+    log.close()
+    try:
+        s.start(wrap=["strace", "-f", "-qq", "-o", log.name, "-e", "trace=memfd_create,openat",
+                      "-e", "inject=memfd_create:error=ENOSYS"])
+        body = b"".join(b"line %d of a message that has to arrive whole\n" % i for i in range(400))
+        s.inject(msg("no memfd", body=body), "alice@test.example", ["bob@test.example"])
+        check(s.wait_messages("bob", 1, 30), "no memfd: delivered")
+        got = s.messages("bob")
+        check(len(got) == 1 and got[0].endswith(b"Subject: no memfd\n\n" + body), "no memfd: whole")
+        check_eq(log_lines(s, r"deferral"), [], "no memfd: not deferred")
+        trace = open(log.name).read()
+        check("ENOSYS" in trace and "(INJECTED)" in trace, "no memfd: memfd_create was refused", trace[-500:])
+        check(re.search(r'openat\(AT_FDCWD, "queue/pid", O_RDWR\|O_CLOEXEC\|O_TMPFILE', trace) is not None,
+              "no memfd: the copy went to an unnamed file in queue/pid", trace[-500:])
+        check(re.search(r'openat\(AT_FDCWD, "/proc/self/fd/\d+", O_RDONLY\|O_CLOEXEC\) = \d+', trace) is not None,
+              "no memfd: and is given read-only", trace[-500:])
+    finally:
+        s.stop() if s.proc else None
+        s.cleanup()
+        os.unlink(log.name)
+
+
 def test_local_started_ahead():
     """qmail-lspawn keeps a qmail-local started ahead (-W), which takes the
     next delivery to a known user and becomes that user; a bin/qmail-local
@@ -1249,6 +1278,7 @@ test_pool_alias()
 test_removed_before_settled()
 test_removal_cut_off()
 test_early_delivery()
+test_early_delivery_without_memfd()
 test_local_started_ahead()
 test_orphan_of_early_delivery()
 test_concurrency()
