@@ -200,7 +200,6 @@ static char commit(unsigned long id, unsigned long msglen)
   return settle_add(id) ? '+' : '!';
 }
 
-
 static char cut(unsigned long id, unsigned long msglen)
 {
   struct stat st;

@@ -1143,7 +1143,6 @@ static int todo_one(unsigned long id)
       /* Named by a qmail-queue whose fsync a crash cut short: never
        * acknowledged, and its bytes are not (all) the message's. */
       close(fd);
-      old = msg_find(id);
       if (old) msg_bury(old);
       logs("warning: ");
       logs(fn.s);
@@ -1153,15 +1152,14 @@ static int todo_one(unsigned long id)
     }
   }
   close(fd);
-  old = msg_find(id);
   if (r == 0) {
     /* Cut already but not moved (a crash between the two): finish it. */
     if (old && !old->committed && (uint64_t)st.st_size == old->msglen) {
       if (!old->committing) { old->committing = 1; clean_send('C', old, id, (unsigned long)old->msglen); }
       return 0;
     }
-    /* The todo/ name of a message committed, finished and pooled since,
-     * which qmail-clean has not dropped yet (or a crash kept). */
+    /* The todo/ name of a message committed, finished and pooled since:
+     * a crash kept it on disk with the pool name (qmail-clean). */
     if (!old && st.st_nlink > 1) {
       clean_send('D', 0, id, 0);
       return 0;

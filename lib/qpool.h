@@ -68,10 +68,11 @@ int qpool_take(stralloc *path);
 
 /* qmail-queue: a shared lock on its file (the exclusive one from
  * qpool_take becomes shared once the file is renamed into todo/; a new
- * file gets one before it is named) until qmail-queue exits. Deliveries, which may start at once, take
- * shared locks too (qpool_hold); qmail-clean cannot pool the file before
- * qmail-queue is done with it, so the QFILE_SYNCED mark qmail-queue sets
- * after its fsync can only fall on its own message (lib/qfile.h). */
+ * file gets one before it is named) until qmail-queue exits. Deliveries,
+ * which may start at once, take shared locks too (qpool_hold); qmail-clean
+ * cannot pool the file before qmail-queue is done with it, so the
+ * QFILE_SYNCED mark qmail-queue sets after its fsync can only fall on its
+ * own message (lib/qfile.h). */
 void qpool_share(int fd);
 
 /* A reader of mess/: takes the shared lock on fd, opened from path for
