@@ -1155,6 +1155,52 @@ def ready_locals(s):
     return out
 
 
+def journal_record(payload):
+    """One record of qmail-send's journal (INTERNALS.md): length, payload,
+    and the payload's 32-bit FNV-1a hash in hex."""
+    h = 2166136261
+    for c in payload:
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    return b"%d:%s,%08x\n" % (len(payload), payload, h)
+
+
+def test_qread_journal():
+    """qmail-qread on a journal written by hand: a number reused by a newer
+    message shows the newer one only; an ended message is not shown; D and
+    F mark recipients done, F makes a message bouncing until its B. And a
+    journal of 20,000 messages whose results come after all of them is read
+    in one pass (each message is found by its number, not by a scan)."""
+    s = new_system()
+    try:
+        j = os.path.join(ROOT, "queue", "state", "journal")
+        recs = [b"N7\x001795300000\x00100\x000\x001\x00old@example.org\x00Lgone@test.example\x00",
+                b"E7\x00",
+                b"N7\x001795300001\x00200\x000\x002\x00new@example.org\x00Lkept@test.example\x00Rfar@remote.example\x00",
+                b"N8\x001795300002\x00300\x000\x003\x00ended@example.org\x00Lx@test.example\x00",
+                b"N9\x001795300003\x00400\x000\x004\x00failing@example.org\x00Ly@test.example\x00Lz@test.example\x00",
+                b"E8\x00", b"D7\x000\x00", b"F9\x001\x00no such user\x00"]
+        n = 20000
+        big = [b"N%d\x00%d\x002000\x000\x00%d\x00bulk@example.org\x00Lalice@test.example\x00" % (100 + i, 1795300100 + i, i)
+               for i in range(n)]
+        big += [b"D%d\x000\x00" % (100 + i) for i in range(0, n, 2)]
+        with open(j, "wb") as f:
+            f.write(b"".join(journal_record(r) for r in recs + big))
+        out = subprocess.run([os.path.join(BIN, "qmail-qread")], capture_output=True, timeout=120)
+        text = out.stdout.decode()
+        check_eq(out.returncode, 0, "qread: runs", out.stderr.decode()[-300:])
+        check(re.search(r"GMT  #7  200  <new@example.org> \n  done\tlocal\tkept@test.example\n\tremote\tfar@remote.example\n",
+                        text) is not None, "qread: the newer message of a reused number, a recipient done", text[:600])
+        check("old@example.org" not in text and "gone@" not in text, "qread: the older one is not shown")
+        check("ended@example.org" not in text, "qread: an ended message is not shown")
+        check(re.search(r"GMT  #9  400  <failing@example.org>  bouncing\n\tlocal\ty@test.example\n  done\tlocal\tz@test.example\n",
+                        text) is not None, "qread: a failed recipient is done, and the message bouncing", text[:600])
+        bulk = re.findall(r"GMT  #(\d+)  2000  <bulk@example.org> \n(  done)?\tlocal", text)
+        check_eq(len(bulk), n, "qread: all %d messages of the big journal" % n)
+        check_eq(sum(1 for _, d in bulk if d), n // 2, "qread: half of them done, as their D records say")
+    finally:
+        s.cleanup()
+
+
 def test_early_delivery_without_memfd():
     """Where memfd_create is refused (an old kernel, a sandbox), a new
     message's early delivery copies it into an unnamed file in queue/pid
@@ -1279,6 +1325,7 @@ test_removed_before_settled()
 test_removal_cut_off()
 test_early_delivery()
 test_early_delivery_without_memfd()
+test_qread_journal()
 test_local_started_ahead()
 test_orphan_of_early_delivery()
 test_concurrency()
