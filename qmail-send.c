@@ -1085,6 +1085,15 @@ static void late_apply(struct msg *m)
   }
 }
 
+/* Drops todo/ file fn, which a power cut left not whole (todo_one). */
+static void cutshort(const char *fn, unsigned long id)
+{
+  logs("warning: ");
+  logs(fn);
+  logs(" was cut short by a crash before qmail-queue had it on disk; discarding it\n");
+  clean_send('D', 0, id, 0);
+}
+
 /* Reads one new message's envelope: 1 a new message, 0 nothing to do (or
  * done another way), -1 trouble (try again later). */
 static int todo_one(unsigned long id)
@@ -1144,10 +1153,7 @@ static int todo_one(unsigned long id)
        * acknowledged, and its bytes are not (all) the message's. */
       close(fd);
       if (old) msg_bury(old);
-      logs("warning: ");
-      logs(fn.s);
-      logs(" was cut short by a crash before qmail-queue had it on disk; discarding it\n");
-      clean_send('D', 0, id, 0);
+      cutshort(fn.s, id);
       return 0;
     }
   }
@@ -1162,6 +1168,15 @@ static int todo_one(unsigned long id)
      * a crash kept it on disk with the pool name (qmail-clean). */
     if (!old && st.st_nlink > 1) {
       clean_send('D', 0, id, 0);
+      return 0;
+    }
+    /* There at start and not whole: a power cut came before its
+     * qmail-queue's fsync returned (as when its hash does not match,
+     * above). Never acknowledged; the journal may know it all the same,
+     * having read it before the cut. */
+    if (suspect(id) && !(old && (old->committed || old->committing))) {
+      if (old) msg_bury(old);
+      cutshort(fn.s, id);
       return 0;
     }
     logs("warning: ");

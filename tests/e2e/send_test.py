@@ -653,19 +653,21 @@ def test_crash_before_queue_sync():
     qmail-send, which discards it rather than deliver it. Two such files
     are made here by hand, as a cut could leave them: one with a byte of
     its message changed; one holding the start of another message over the
-    rest and the trailer of its own (a reused pool file). A whole file
-    beside them is delivered, and so is a message queued afterwards."""
+    rest and the trailer of its own (a reused pool file); one cut in the
+    middle; and one cut to nothing that the journal knows (qmail-send had
+    read it before the cut). A whole file beside them is delivered, and so
+    is a message queued afterwards."""
     s = new_system()
     try:
         envl = b"Fbob@example.org\0Talice@test.example\0\0"
-        for subject in ("whole", "changed", "mixed"):
+        for subject in ("whole", "changed", "mixed", "cut", "journaled"):
             quail.qmail_queue(msg(subject, body=b"the %s body\n" % subject.encode()), envl, env=s.plainenv())
         files = {}
         for p in quail.queue_files(ROOT, "todo"):
             data = open(p, "rb").read()
             files[re.search(rb"Subject: (\w+)", data).group(1).decode()] = (p, data)
-        check_eq(sorted(files), ["changed", "mixed", "whole"], "crash: three files in todo/")
-        if len(files) != 3:
+        check_eq(sorted(files), ["changed", "cut", "journaled", "mixed", "whole"], "crash: five files in todo/")
+        if len(files) != 5:
             return
         p, data = files["changed"]
         at = data.index(b"the changed body")
@@ -675,6 +677,14 @@ def test_crash_before_queue_sync():
         p, data = files["mixed"]
         with open(p, "r+b") as f:
             f.write(b"Received: (qmail 1 invoked by uid 0); 22 Nov 2026 02:05:14 -0000\nSubject: other\n")
+        p, data = files["cut"]
+        os.truncate(p, len(data) // 2)
+        p, data = files["journaled"]
+        os.truncate(p, 0)
+        jid = int(os.path.basename(p))
+        with open(os.path.join(ROOT, "queue", "state", "journal"), "ab") as f:
+            f.write(journal_record(b"N%d\x001795300000\x00%d\x000\x001\x00bob@example.org\x00Lalice@test.example\x00"
+                                   % (jid, len(data) - 200)))
         for name in ("changed", "mixed"):
             try:
                 quail.parse_queue_file(open(files[name][0], "rb").read())
@@ -686,14 +696,18 @@ def test_crash_before_queue_sync():
         check(wait_for(lambda: quail.queue_files(ROOT, "todo") == [], 30), "crash: todo/ is emptied")
         cut = log_lines(s, r"was cut short by a crash before qmail-queue had it on disk; discarding it$")
         check_eq(sorted(os.path.basename(l.split()[1]) for l in cut),
-                 sorted(os.path.basename(files[n][0]) for n in ("changed", "mixed")),
-                 "crash: the two files are discarded, and logged")
+                 sorted(os.path.basename(files[n][0]) for n in ("changed", "mixed", "cut", "journaled")),
+                 "crash: the four files are discarded, and logged")
+        check_eq(log_lines(s, r"not a complete queue file|vanished"), [], "crash: no other warning")
         s.inject(msg("later"), "bob@example.org", ["alice@test.example"])
         check(s.wait_messages("alice", 2), "crash: a message queued afterwards is delivered")
         check(wait_for(s.queue_empty, 30), "crash: the queue ends empty")
         got = b"".join(s.messages("alice"))
         check(b"Subject: whole" in got and b"Subject: later" in got and b"changed" not in got
-              and b"mixed" not in got and b"other" not in got, "crash: nothing of the two cut files is delivered")
+              and b"mixed" not in got and b"other" not in got and b"Subject: cut" not in got
+              and b"journaled" not in got, "crash: nothing of the four cut files is delivered")
+        q = subprocess.run([os.path.join(BIN, "qmail-qread")], capture_output=True).stdout.decode()
+        check_eq(q, "", "crash: the journal no longer holds the one it knew")
     finally:
         s.stop() if s.proc else None
         s.cleanup()
