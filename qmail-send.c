@@ -1094,21 +1094,14 @@ static void cutshort(const char *fn, unsigned long id)
   clean_send('D', 0, id, 0);
 }
 
-/* Reads one new message's envelope: 1 a new message, 0 nothing to do (or
- * done another way), -1 trouble (try again later). */
-static int todo_one(unsigned long id)
+/* Reads todo/ file id, whose message may be known already (old): 1 and
+ * its message length, queue time and envelope if it is a whole queue file
+ * to take in; 0 if there is nothing more to do (the cases a crash leaves
+ * are handled here); -1 trouble (try again later). */
+static int todo_file(unsigned long id, struct msg *old, uint64_t *msglen, uint64_t *qtime, stralloc *env)
 {
   static stralloc fn = STRALLOC_ZERO;
-  static stralloc env = STRALLOC_ZERO;
-  static stralloc addr = STRALLOC_ZERO;
-  static stralloc rw = STRALLOC_ZERO;
   struct stat st;
-  uint64_t msglen, qtime;
-  struct msg *m, *old;
-  size_t pos, alen, nr, i;
-  const char *a;
-  char type;
-  unsigned long uid = 0, pid = 0;
   int fd, r;
 
   fn.len = 0;
@@ -1118,7 +1111,6 @@ static int todo_one(unsigned long id)
     if (errno == ENOENT) {
       /* Committed already (or a stale event). If we know the message but
        * did not see the commit, look for it in mess/. */
-      old = msg_find(id);
       if (old && !old->committed && !old->committing) {
         fn.len = 0;
         while (!qfile_name(&fn, "mess", id, auto_split) || !stralloc_0(&fn)) nomem();
@@ -1136,7 +1128,6 @@ static int todo_one(unsigned long id)
     return -1;
   }
   if (fstat(fd, &st) == -1) { close(fd); return -1; }
-  old = msg_find(id);
   if (old && (old->committed || old->committing) && st.st_nlink > 1) {
     /* The same file as mess/N/<id>: a commit links it there and drops
      * this name only once mess/N is synced (qmail-clean), and a crash or
@@ -1145,7 +1136,7 @@ static int todo_one(unsigned long id)
     clean_send('D', 0, id, 0);
     return 0;
   }
-  r = qfile_read(fd, (uint64_t)st.st_size, &msglen, &qtime, &env);
+  r = qfile_read(fd, (uint64_t)st.st_size, msglen, qtime, env);
   if (r == 1 && suspect(id)) {
     r = qfile_verify(fd, (uint64_t)st.st_size);
     if (r == 0) {
@@ -1190,6 +1181,25 @@ static int todo_one(unsigned long id)
     logs("\n");
     return -1;
   }
+  return 1;
+}
+
+/* Reads one new message's envelope: 1 a new message, 0 nothing to do (or
+ * done another way), -1 trouble (try again later). */
+static int todo_one(unsigned long id)
+{
+  static stralloc env = STRALLOC_ZERO;
+  static stralloc addr = STRALLOC_ZERO;
+  static stralloc rw = STRALLOC_ZERO;
+  uint64_t msglen, qtime;
+  struct msg *m, *old = msg_find(id);
+  size_t pos, alen, nr, i;
+  const char *a;
+  char type;
+  unsigned long uid = 0, pid = 0;
+  int r = todo_file(id, old, &msglen, &qtime, &env);
+
+  if (r != 1) return r;
 
   /* u, p, F, then T records (qfile_read checked the order). */
   pos = 0;
