@@ -237,11 +237,12 @@ struct msg {
   unsigned waiting;             /* recipients in R_WAIT */
   uint64_t serial;              /* tells it from a later message with its id */
   time_t retry[CHANNELS];
+  time_t unsyncedsince;         /* journaled, its commit waiting for the mark */
   size_t cursor[CHANNELS];      /* next recipient of the pass under way */
   unsigned char where[CHANNELS];
   unsigned char committed;      /* in mess/, confirmed by qmail-clean */
   unsigned char early;          /* journaled: local deliveries may start before the commit */
-  unsigned char committing;     /* a C command is on its way */
+  unsigned char committing;     /* a C command is on its way (or waits: unsynced) */
   unsigned char finishing;      /* on the done list */
   unsigned char removing;       /* finished: its R command is due or on its way */
   unsigned char ejournaled;     /* its E record is written */
@@ -546,12 +547,15 @@ static void clean_send(char type, struct msg *m, unsigned long id, unsigned long
  * being removed, which nothing else refers to; otherwise (its file was
  * deleted by hand, say) it may still sit on a retry list, so it is only
  * marked dead and left for those lists to skip. */
+static void unsynced_drop(struct msg *m);
+
 static void msg_bury(struct msg *m)
 {
   size_t i;
   int referenced = m->inflight || m->where[0] != 0 || m->where[1] != 0 || m->finishing;
   journal_simple('E', m->id);
   msg_unlink(m);
+  unsynced_drop(m);
   for (i = 0; i < cleancount; ++i)
     if (cleanq[(cleanhead + i) % cleansize].m == m) cleanq[(cleanhead + i) % cleansize].m = 0;
   if (referenced && !m->removing) { m->dead = 1; return; }
@@ -1401,6 +1405,57 @@ static void finish_one(struct msg *m)
  * new messages, and get one of their own only after REMOVE_WAIT seconds
  * or REMOVE_BATCH of them (force: now, on the way out): a queue draining
  * to the network does not sync once per turn of the loop. */
+/* Journaled messages whose commit waits until qmail-queue has marked the
+ * file synced (QFILE_SYNCED, lib/qfile.h). Committed earlier, qmail-clean
+ * must sync the file itself: in a burst, nearly every commit came before
+ * the mark, a disk flush a message. Not longer than SYNCED_WAIT (the
+ * qmail-queue may have died: qmail-clean syncs the file then); and the
+ * local deliveries do not wait for the commit anyway (todo_do). */
+#define SYNCED_WAIT 1
+static struct msg **unsynced;
+static size_t nunsynced, aunsynced;
+
+static int marked(const struct msg *m)
+{
+  static stralloc fn = STRALLOC_ZERO;
+  struct stat st;
+  fn.len = 0;
+  while (!qfile_name(&fn, "todo", m->id, auto_split) || !stralloc_0(&fn)) nomem();
+  /* Gone (committed another way, say): qmail-clean's C says so. */
+  return stat(fn.s, &st) == -1 || (st.st_mode & QFILE_SYNCED);
+}
+
+static void commit_send(struct msg *m)
+{
+  m->committing = 1;
+  if (marked(m)) {
+    clean_send('C', m, m->id, (unsigned long)m->msglen);
+    return;
+  }
+  m->unsyncedsince = recent;
+  unsynced = room(unsynced, nunsynced, &aunsynced, sizeof *unsynced, 64);
+  unsynced[nunsynced++] = m;
+}
+
+/* Sends the commits whose files are marked now, or waited long enough. */
+static void unsynced_do(void)
+{
+  size_t k = 0;
+  while (k < nunsynced) {
+    struct msg *m = unsynced[k];
+    if (!marked(m) && recent < m->unsyncedsince + SYNCED_WAIT) { ++k; continue; }
+    clean_send('C', m, m->id, (unsigned long)m->msglen);
+    unsynced[k] = unsynced[--nunsynced];
+  }
+}
+
+static void unsynced_drop(struct msg *m)
+{
+  size_t k;
+  for (k = 0; k < nunsynced; ++k)
+    if (unsynced[k] == m) { unsynced[k] = unsynced[--nunsynced]; return; }
+}
+
 static void journal_and_clean(int force)
 {
   size_t k;
@@ -1415,11 +1470,7 @@ static void journal_and_clean(int force)
     logflush();
     sleep(10);
   }
-  for (k = 0; k < ncommitting; ++k) {
-    struct msg *m = committinglist[k];
-    m->committing = 1;
-    clean_send('C', m, m->id, (unsigned long)m->msglen);
-  }
+  for (k = 0; k < ncommitting; ++k) commit_send(committinglist[k]);
   ncommitting = 0;
   for (k = 0; k < nremove; ++k) clean_send('R', removelist[k], removelist[k]->id, 0);
   nremove = 0;
@@ -1791,6 +1842,7 @@ int main(void)
       }
       finish_do();
       journal_and_clean(0);
+      if (nunsynced) unsynced_do();
       if (flagwake && used[1] < concurrency[1]) { flagwake = 0; destlimit_each(&destlim, dest_wake_each, 0); }
       for (c = 0; c < CHANNELS; ++c) pass_do(c);
       if (recent >= nexttodoscan) todo_scan();
@@ -1827,6 +1879,7 @@ int main(void)
       if (nextorphans < wake) wake = nextorphans;
     }
     wait = wake <= recent ? 0 : (int)((wake - recent) * 1000 > 2000000000 ? 2000000000 : (wake - recent) * 1000);
+    if (nunsynced && wait > 1) wait = 1; /* look for their marks again in a millisecond */
 
     pfd[n].fd = selfpipe[0]; pfd[n++].events = POLLIN;
     for (c = 0; c < CHANNELS; ++c) {

@@ -774,6 +774,30 @@ def test_commit_syncs_unmarked():
         s.cleanup()
 
 
+def test_commit_waits_for_mark():
+    """qmail-send sends a new message's commit once qmail-queue has marked
+    its file synced, so that qmail-clean need not sync it again; a file
+    never marked (its qmail-queue died before its fsync returned) is
+    committed all the same, a second or so later, and qmail-clean syncs it
+    then. A remote delivery waits for the commit: it shows that both
+    happen."""
+    s = new_system()
+    try:
+        s.inject(msg("never marked"), "alice@test.example", ["far@remote.example"])
+        todo = quail.queue_files(ROOT, "todo")
+        if not check_eq(len(todo), 1, "mark: a message in todo/"):
+            return
+        os.chmod(todo[0], 0o644)  # as a qmail-queue killed in its fsync leaves it
+        s.start()
+        check(wait_for(lambda: len(remote_deliveries(s)) == 1, 30), "mark: an unmarked file is committed and delivered")
+        s.inject(msg("marked"), "alice@test.example", ["near@remote.example"])
+        check(wait_for(lambda: len(remote_deliveries(s)) == 2, 30), "mark: a marked one too")
+        check(wait_for(s.queue_empty, 30), "mark: the queue ends empty")
+    finally:
+        s.stop() if s.proc else None
+        s.cleanup()
+
+
 def test_commit_second_name():
     """A commit links the file into mess/ and drops its todo/ name only
     once mess/N is synced (qmail-clean); a kill or a crash in between
@@ -1333,6 +1357,7 @@ test_cleanup_at_start()
 test_pool()
 test_crash_before_queue_sync()
 test_commit_syncs_unmarked()
+test_commit_waits_for_mark()
 test_commit_second_name()
 test_pool_alias()
 test_removed_before_settled()
