@@ -1397,14 +1397,6 @@ static void finish_one(struct msg *m)
   removelist[nremove++] = m;
 }
 
-/* One journal sync for the loop's new and finished messages, then the
- * commands that must follow it: C (the envelope is on record before
- * qmail-clean cuts it off) and R (the message is off record before its
- * file can become another message). New messages wait for nothing; a
- * removal is not urgent, so removals ride along with the next sync for
- * new messages, and get one of their own only after REMOVE_WAIT seconds
- * or REMOVE_BATCH of them (force: now, on the way out): a queue draining
- * to the network does not sync once per turn of the loop. */
 /* Journaled messages whose commit waits until qmail-queue has marked the
  * file synced (QFILE_SYNCED, lib/qfile.h). Committed earlier, qmail-clean
  * must sync the file itself: in a burst, nearly every commit came before
@@ -1456,6 +1448,14 @@ static void unsynced_drop(struct msg *m)
     if (unsynced[k] == m) { unsynced[k] = unsynced[--nunsynced]; return; }
 }
 
+/* One journal sync for the loop's new and finished messages, then the
+ * commands that must follow it: C (the envelope is on record before
+ * qmail-clean cuts it off) and R (the message is off record before its
+ * file can become another message). New messages wait for nothing; a
+ * removal is not urgent, so removals ride along with the next sync for
+ * new messages, and get one of their own only after REMOVE_WAIT seconds
+ * or REMOVE_BATCH of them (force: now, on the way out): a queue draining
+ * to the network does not sync once per turn of the loop. */
 static void journal_and_clean(int force)
 {
   size_t k;
