@@ -834,6 +834,17 @@ def test_commit_second_name():
         s.cleanup()
 
 
+def queued_with_empty_pool(s, subject, name):
+    """Empties queue/pool (spare files only: nothing runs), queues one
+    message with qmail-send down, and returns its todo/ path (or None)."""
+    pooldir = os.path.join(ROOT, "queue", "pool")
+    for f in os.listdir(pooldir):
+        os.unlink(os.path.join(pooldir, f))
+    s.inject(msg(subject), "alice@test.example", ["bob@test.example"])
+    todo = quail.queue_files(ROOT, "todo")
+    return todo[0] if check_eq(len(todo), 1, name + ": a message in todo/") else None
+
+
 def test_removed_before_settled():
     """A message removed (R) before qmail-clean settled its commit: its
     todo/ name goes with the removal, and the file is pooled with one
@@ -843,14 +854,11 @@ def test_removed_before_settled():
     s = new_system()
     try:
         pooldir = os.path.join(ROOT, "queue", "pool")
-        for f in os.listdir(pooldir):
-            os.unlink(os.path.join(pooldir, f))
-        s.inject(msg("quick"), "alice@test.example", ["bob@test.example"])
-        todo = quail.queue_files(ROOT, "todo")
-        if not check_eq(len(todo), 1, "removed early: a message in todo/"):
+        path = queued_with_empty_pool(s, "quick", "removed early")
+        if not path:
             return
-        msgid = int(os.path.basename(todo[0]))
-        msglen = len(quail.parse_queue_file(open(todo[0], "rb").read())[0])
+        msgid = int(os.path.basename(path))
+        msglen = len(quail.parse_queue_file(open(path, "rb").read())[0])
         # commit and removal in one go: no settle comes between them
         p = subprocess.run([os.path.join(BIN, "qmail-clean")], input=b"C%d\0%d\0R%d\0" % (msgid, msglen, msgid),
                            capture_output=True, env=s.plainenv(), timeout=60)
@@ -878,13 +886,11 @@ def test_pool_alias():
     s = new_system()
     try:
         pooldir = os.path.join(ROOT, "queue", "pool")
-        for f in os.listdir(pooldir):
-            os.unlink(os.path.join(pooldir, f))
-        s.inject(msg("aliased"), "alice@test.example", ["bob@test.example"])
-        todo = quail.queue_files(ROOT, "todo")
-        if not check_eq(len(todo), 1, "pool alias: a message in todo/"):
+        path = queued_with_empty_pool(s, "aliased", "pool alias")
+        if not path:
             return
-        os.link(todo[0], os.path.join(pooldir, "7"))
+        todo = [path]
+        os.link(path, os.path.join(pooldir, "7"))
         with open(os.path.join(pooldir, "8"), "wb") as f:
             f.write(b"spare")
         p = subprocess.run([os.path.join(BIN, "qmail-clean")], input=b"", capture_output=True, env=s.plainenv(), timeout=60)
