@@ -64,7 +64,7 @@ int qpool_put(const char *path, unsigned long *next, stralloc *overflow)
 int qpool_aliased(const struct stat *st)
 {
   static const char *const dirs[] = { "todo", "mess" };
-  stralloc fn = STRALLOC_ZERO;
+  static stralloc fn = STRALLOC_ZERO; /* kept: this is on every message's path */
   struct stat o;
   int i, found = 0;
   for (i = 0; i < 2 && !found; ++i) {
@@ -73,7 +73,6 @@ int qpool_aliased(const struct stat *st)
     if (!qfile_name(&fn, dirs[i], (unsigned long)st->st_ino, auto_split) || !stralloc_0(&fn)) found = 1;
     else if (stat(fn.s, &o) == 0 && o.st_ino == st->st_ino && o.st_dev == st->st_dev) found = 1;
   }
-  stralloc_free(&fn);
   return found;
 }
 

@@ -182,7 +182,9 @@ static void job_finish(unsigned long delnum)
 
 /* ---- commands ---- */
 
-static stralloc field[6];
+/* delnum, id, index, sender, recipient, msglen (spawner.h) */
+#define FIELDS 6
+static stralloc field[FIELDS];
 static int stage;
 static int toolong;
 
@@ -360,9 +362,9 @@ static void commands_read(void)
       f->len = 0;
       continue;
     }
-    if (++stage < 6) continue;
+    if (++stage < FIELDS) continue;
     command_do();
-    for (stage = 0; stage < 6; ++stage) field[stage].len = 0;
+    for (stage = 0; stage < FIELDS; ++stage) field[stage].len = 0;
     stage = 0;
     toolong = 0;
   }
@@ -403,7 +405,7 @@ void spawner_run(const struct spawner_ops *o, unsigned long t)
   pfd = calloc(auto_spawn + 2, sizeof *pfd);
   slot = calloc(auto_spawn + 2, sizeof *slot);
   if (!jobs || !pfd || !slot) _exit(111);
-  for (i = 0; i < 6; ++i) field[i].len = 0;
+  for (i = 0; i < FIELDS; ++i) field[i].len = 0;
   if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) == -1) _exit(111);
 
   buffer_init(&out, 1, outspace, sizeof outspace, 0);
